@@ -1,0 +1,41 @@
+/**
+ * A node's dataset configuration: where the rows live and how local columns map onto the
+ * data-element dictionary (spec/data-elements.yaml). Operators write this; it is trusted
+ * configuration, never request input.
+ */
+
+/** How one data element is read from a local column. */
+export interface ElementMapping {
+  /** Local column name. */
+  column: string;
+  /** Categorical only: local code → dictionary code. Local codes not listed read as missing. */
+  codes?: Record<string, string>;
+  /** Numeric only: element value = column × scale + offset (unit conversions). Default 1 and 0. */
+  scale?: number;
+  offset?: number;
+}
+
+/** Where a dataset's rows are stored. DuckDB reads all three formats. */
+export interface DatasetSource {
+  format: 'csv' | 'parquet' | 'duckdb';
+  /** File path; relative paths resolve against the node's data directory. */
+  path: string;
+  /** For `duckdb` files: the table to read. */
+  table?: string;
+}
+
+/** One dataset served by a node. */
+export interface DatasetConfig {
+  id: string;
+  title: string;
+  description: string;
+  source: DatasetSource;
+  /** Column holding the (pseudonymous) subject id; used by the consent registry. */
+  subjectColumn: string;
+  /** Data elements this dataset provides, by dictionary name. */
+  elements: Record<string, ElementMapping>;
+  /** DataSHIELD nfilter.tab: groups with 0 < n < minCellSize are left out. Default 3. */
+  minCellSize?: number;
+  /** Declared upper bound on the row count, used by the slot planner (default: derived). */
+  maxRows?: number;
+}

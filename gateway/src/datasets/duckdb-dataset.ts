@@ -1,0 +1,133 @@
+/**
+ * The DuckDB dataset adapter (DESIGN §10): reads CSV, Parquet or DuckDB files and
+ * materialises each dataset once, at node start, as a table of standard data elements —
+ * local column names, codings and units mapped through the dataset's configuration. Every
+ * aggregate then runs on that table inside DuckDB (SQL push-down); rows never leave it.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { DataElement } from '@veilgate/sdk';
+import type { DatasetConfig, ElementMapping } from './config.ts';
+import { ident, literal, numberLiteral } from './sql-text.ts';
+
+/** A dataset ready to answer aggregates. */
+export interface LoadedDataset {
+  config: DatasetConfig;
+  /** The DuckDB table holding the standardised rows. */
+  table: string;
+  rowCount: number;
+  /** Declared upper bound on rows (configured, or derived from the row count). */
+  maxRows: number;
+  minCellSize: number;
+}
+
+/** The subject-id column of every standardised table. */
+export const SUBJECT_COLUMN = '__subject';
+
+/** The smallest 1- or 2-significant-figure bound ≥ n (e.g. 100 000 → 100 000, 123 456 → 130 000). */
+export function roundUpBound(n: number): number {
+  if (n <= 1000) return 1000;
+  const p = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.ceil(n / p) * p;
+}
+
+/** n rounded to two significant figures (what the catalog shows). */
+export function roundTwoFigures(n: number): number {
+  if (n < 100) return n;
+  const p = 10 ** (Math.floor(Math.log10(n)) - 1);
+  return Math.round(n / p) * p;
+}
+
+function sourceSql(config: DatasetConfig, dataDir: string, alias: string): { attach?: string; from: string } {
+  const path = isAbsolute(config.source.path) ? config.source.path : resolve(dataDir, config.source.path);
+  switch (config.source.format) {
+    case 'csv':
+      return { from: `read_csv(${literal(path)}, header = true)` };
+    case 'parquet':
+      return { from: `read_parquet(${literal(path)})` };
+    case 'duckdb':
+      return {
+        attach: `ATTACH ${literal(path)} AS ${ident(alias)} (READ_ONLY)`,
+        from: `${ident(alias)}.${ident(config.source.table ?? 'patients')}`,
+      };
+  }
+}
+
+/** The SQL expression reading one element from its local column (protocol.md §3). */
+function elementSql(element: DataElement, mapping: ElementMapping): string {
+  const column = ident(mapping.column);
+  if (element.type === 'categorical') {
+    const codes = mapping.codes ?? Object.fromEntries(element.codes.map((c) => [c, c]));
+    const arms = Object.entries(codes)
+      .filter(([, standard]) => element.codes.includes(standard))
+      .map(([local, standard]) => `WHEN ${literal(local)} THEN ${literal(standard)}`);
+    return arms.length ? `CASE CAST(${column} AS VARCHAR) ${arms.join(' ')} END` : 'CAST(NULL AS VARCHAR)';
+  }
+  const scale = mapping.scale ?? 1;
+  const offset = mapping.offset ?? 0;
+  // Values are rounded to the declared precision here, once, so that filters, bins and
+  // sums all see the same fixed-point value.
+  return `round(CAST(${column} AS DOUBLE) * ${numberLiteral(scale)} + ${numberLiteral(offset)}, ${element.precision})`;
+}
+
+/** A node's datasets inside one DuckDB instance. */
+export interface DatasetEngine {
+  datasets: Map<string, LoadedDataset>;
+  /** Runs a read-only statement with bound parameters; rows as objects. */
+  query(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]>;
+  close(): void;
+}
+
+/**
+ * Loads and standardises a node's datasets.
+ *
+ * @example
+ * const engine = await openDatasets(configs, '.veilgate/data', loadDictionary());
+ */
+export async function openDatasets(configs: DatasetConfig[], dataDir: string, dictionary: DataElement[]): Promise<DatasetEngine> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const byName = new Map(dictionary.map((e) => [e.name, e]));
+  const datasets = new Map<string, LoadedDataset>();
+  for (const [i, config] of configs.entries()) {
+    const table = `ds_${i}`;
+    const source = sourceSql(config, dataDir, `src_${i}`);
+    if (source.attach) await connection.run(source.attach);
+    const columns = [`CAST(${ident(config.subjectColumn)} AS VARCHAR) AS ${ident(SUBJECT_COLUMN)}`];
+    for (const [name, mapping] of Object.entries(config.elements)) {
+      const element = byName.get(name);
+      if (!element) throw new Error(`dataset ${config.id}: maps unknown element ${name}`);
+      columns.push(`${elementSql(element, mapping)} AS ${ident(name)}`);
+    }
+    await connection.run(`CREATE TABLE ${ident(table)} AS SELECT ${columns.join(', ')} FROM ${source.from}`);
+    if (source.attach) await connection.run(`DETACH ${ident(`src_${i}`)}`);
+    const reader = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${ident(table)}`);
+    const rowCount = Number(reader.getRowObjects()[0]!.n);
+    if (config.maxRows !== undefined && rowCount > config.maxRows) {
+      throw new Error(`dataset ${config.id}: ${rowCount} rows exceed its declared maxRows ${config.maxRows}`);
+    }
+    datasets.set(config.id, {
+      config,
+      table,
+      rowCount,
+      maxRows: config.maxRows ?? roundUpBound(rowCount),
+      minCellSize: config.minCellSize ?? 3,
+    });
+  }
+  connection.closeSync();
+  return {
+    datasets,
+    async query(sql, params) {
+      const con = await instance.connect();
+      try {
+        const reader = await con.runAndReadAll(sql, params);
+        return reader.getRowObjects() as Record<string, unknown>[];
+      } finally {
+        con.closeSync();
+      }
+    },
+    close() {
+      instance.closeSync();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * A whole demo data space in one process: synthetic hospitals, one node server each, a hub,
+ * demo accounts. Each server is its own HTTP listener and they talk real HTTP. The same
+ * function backs `npm start`, the end-to-end tests and the benchmark. It also writes the
+ * configuration files that `veilgate hub` / `veilgate node` read to run them separately.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join, resolve } from 'node:path';
+import { generateSigningKey } from '../crypto/ed25519.ts';
+import { loadDictionary } from '../datasets/dictionary.ts';
+import { createAccount } from '../hub/accounts.ts';
+import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Running } from '../server/config.ts';
+import { generateHospitals, type GeneratedHospital } from './synthetic.ts';
+
+/** Options of a demo data space. */
+export interface DataSpaceOptions {
+  /** Working directory for data, configs, state and demo.json (default `.veilgate`). */
+  dir: string;
+  patientsPerHospital: number;
+  hospitals?: number;
+  seed?: number;
+  host?: string;
+  /** Hub port (default 8080; 0 = any free port). Nodes take the following ports, or any free port when 0. */
+  port?: number;
+  fanOutTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** The demo accounts and their API keys (also in demo.json). */
+export interface DemoAccounts {
+  admin: string;
+  researcher: string;
+  auditor: string;
+  operators: Record<string, string>;
+}
+
+/** A running data space. */
+export interface DataSpace {
+  hubUrl: string;
+  nodes: { id: string; name: string; url: string }[];
+  accounts: DemoAccounts;
+  hospitals: GeneratedHospital[];
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Generates the cohorts unless the same parameters were generated before. */
+async function ensureData(dataDir: string, patients: number, hospitals: number, seed: number): Promise<GeneratedHospital[]> {
+  const marker = join(dataDir, 'generated.json');
+  const params = { patients, hospitals, seed, version: 1 };
+  if (existsSync(marker)) {
+    const saved = JSON.parse(readFileSync(marker, 'utf8')) as { params: typeof params; hospitals: GeneratedHospital[] };
+    if (JSON.stringify(saved.params) === JSON.stringify(params)) return saved.hospitals;
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const generated = await generateHospitals({ dir: dataDir, patientsPerHospital: patients, hospitals, seed });
+  writeFileSync(marker, JSON.stringify({ params, hospitals: generated }, null, 2));
+  return generated;
+}
+
+/**
+ * Starts a demo data space.
+ *
+ * @example
+ * const space = await startDataSpace({ dir: '.veilgate', patientsPerHospital: 100_000 });
+ * console.log(space.hubUrl, space.accounts.researcher);
+ */
+export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpace> {
+  const dir = resolve(options.dir);
+  const host = options.host ?? '127.0.0.1';
+  const basePort = options.port ?? 8080;
+  const log = options.log ?? (() => {});
+  mkdirSync(join(dir, 'nodes'), { recursive: true });
+  const dataDir = join(dir, 'data');
+  const hospitals = await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42);
+  const dictionary = loadDictionary();
+
+  const hubKey = generateSigningKey();
+  const hubListening: Running = await listen(createServer(), basePort, host);
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const nodes: { id: string; name: string; url: string; signingKey: string }[] = [];
+    for (const [i, h] of hospitals.entries()) {
+      const key = generateSigningKey();
+      const config: NodeConfig = {
+        id: h.nodeId, institution: h.name, host, port: basePort === 0 ? 0 : basePort + 1 + i,
+        signingKey: key.secretKey, dataDir, datasets: h.datasets,
+        hub: { id: 'hub', url: hubListening.url, publicKey: hubKey.publicKey },
+      };
+      const node = await startNode(config, dictionary, { log: (line) => log(`[node ${h.nodeId}] ${line}`) });
+      started.push(node);
+      nodes.push({ id: h.nodeId, name: h.name, url: node.url, signingKey: key.publicKey });
+      writeFileSync(join(dir, 'nodes', `${h.nodeId}.json`), JSON.stringify({ ...config, port: Number(new URL(node.url).port) }, null, 2), { mode: 0o600 });
+    }
+    const storePath = join(dir, 'hub.sqlite');
+    for (const suffix of ['', '-wal', '-shm']) rmSync(storePath + suffix, { force: true });
+    const hubConfig: HubConfig = {
+      id: 'hub', host, port: Number(new URL(hubListening.url).port), signingKey: hubKey.secretKey, store: storePath,
+      nodes: nodes.map(({ id, url, signingKey }) => ({ id, url, signingKey })),
+      ...(options.fanOutTimeoutMs ? { fanOutTimeoutMs: options.fanOutTimeoutMs } : {}),
+    };
+    writeFileSync(join(dir, 'hub.json'), JSON.stringify(hubConfig, null, 2), { mode: 0o600 });
+    const hub = await startHub(hubConfig, dictionary, { listening: hubListening, log: (line) => log(`[hub] ${line}`) });
+    started.push(hub);
+
+    const accounts: DemoAccounts = {
+      admin: (await createAccount(hub.store, { name: 'Data space admin', role: 'admin' })).apiKey,
+      researcher: (await createAccount(hub.store, { name: 'Dr. Wang Fang (researcher)', role: 'researcher' })).apiKey,
+      auditor: (await createAccount(hub.store, { name: 'Audit office', role: 'auditor' })).apiKey,
+      operators: {},
+    };
+    for (const n of nodes) accounts.operators[n.id] = (await createAccount(hub.store, { name: `${n.name} operator`, role: 'operator', node: n.id })).apiKey;
+    writeFileSync(
+      join(dir, 'demo.json'),
+      JSON.stringify({ hubUrl: hubListening.url, nodes: nodes.map(({ id, name, url }) => ({ id, name, url })), datasets: hospitals.flatMap((h) => h.datasets.map((d) => d.id)), accounts }, null, 2),
+      { mode: 0o600 },
+    );
+    return {
+      hubUrl: hubListening.url,
+      nodes: nodes.map(({ id, name, url }) => ({ id, name, url })),
+      accounts,
+      hospitals,
+      dataDir,
+      close: async () => {
+        for (const s of started.reverse()) await s.close();
+      },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.close().catch(() => {});
+    await hubListening.close().catch(() => {});
+    throw err;
+  }
+}

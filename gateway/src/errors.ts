@@ -1,0 +1,45 @@
+/**
+ * Gateway errors: the SDK's `VeilgateError` (one code union, spec `ErrorCode`) plus the
+ * HTTP status each code maps to. Handlers throw; the one error middleware answers.
+ */
+import { VeilgateError, type ErrorCode } from '@veilgate/sdk';
+
+/** HTTP status per stable error code (spec/openapi.yaml responses). */
+export const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_json: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_request: 400,
+  not_found: 404,
+  unauthorized: 401,
+  forbidden: 403,
+  unknown_dataset: 400,
+  unknown_element: 400,
+  element_not_in_dataset: 400,
+  wrong_element_type: 400,
+  unknown_code: 400,
+  invalid_bins: 400,
+  too_many_groups: 400,
+  plan_overflow: 400,
+  unknown_key: 404,
+  invalid_public_key: 400,
+  row_bound_exceeded: 409,
+  hub_signature_invalid: 401,
+  replayed_request: 409,
+  node_unavailable: 502,
+  node_timeout: 504,
+  node_error: 502,
+  node_signature_invalid: 502,
+  node_ciphertext_invalid: 502,
+  internal: 500,
+};
+
+/** An error raised by the gateway, optionally naming the node at fault. */
+export class GatewayError extends VeilgateError {
+  readonly node: string | undefined;
+  constructor(code: ErrorCode, message: string, options?: { field?: string; node?: string; cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'GatewayError';
+    this.node = options?.node;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The one error middleware (registered last): maps a stable `code` to its status and a
+ * `{code, message, field?, node?}` body. Unknown errors are logged by class name only and
+ * become a bare 500 — their messages may quote input, and input must never reach a log.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { VeilgateError, type ErrorCode } from '@veilgate/sdk';
+import { GatewayError, STATUS_OF } from '../errors.ts';
+
+/** Maps body-parser's failures onto our codes. */
+function fromBodyParser(err: { type?: string; status?: number }): VeilgateError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new VeilgateError('invalid_json', 'request body is not valid JSON');
+    case 'entity.too.large':
+      return new VeilgateError('payload_too_large', 'request body exceeds the size limit');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new VeilgateError('unsupported_media_type', 'request body encoding is not supported');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Builds the error middleware.
+ *
+ * @example
+ * app.use(errorHandler((line) => console.error(line)));
+ */
+export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const known = err instanceof VeilgateError ? err : fromBodyParser(err ?? {});
+    if (known && known.code in STATUS_OF) {
+      const code = known.code as ErrorCode;
+      const body: Record<string, string> = { code, message: known.message };
+      if (known.field !== undefined) body.field = known.field;
+      if (known instanceof GatewayError && known.node !== undefined) body.node = known.node;
+      if (code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      res.status(STATUS_OF[code]).json(body);
+      return;
+    }
+    log(`internal error: ${err?.name ?? typeof err}${err?.stack ? `\n${String(err.stack).split('\n').slice(1, 6).join('\n')}` : ''}`);
+    res.status(500).json({ code: 'internal', message: 'internal error' });
+  };
+}
+
+/** 404 for every route the spec does not declare. */
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new VeilgateError('not_found', `no route ${req.method} ${req.path.slice(0, 200)}`));
+};

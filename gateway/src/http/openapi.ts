@@ -1,0 +1,156 @@
+/**
+ * Request validation from spec/openapi.yaml, the single description of the HTTP surface.
+ * Routes are mounted by operationId: the path, its parameters and its JSON body schema all
+ * come from the spec (Ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses), so a handler cannot
+ * drift from the document without a test noticing.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { RequestHandler, Router } from 'express';
+import { VeilgateError } from '@veilgate/sdk';
+
+const SPEC_PATH = fileURLToPath(new URL('../../../spec/openapi.yaml', import.meta.url));
+const SPEC_ID = 'https://veilgate.dev/spec/openapi.json';
+
+interface Operation {
+  method: 'get' | 'post' | 'put' | 'delete' | 'patch';
+  /** Names of the security schemes that apply (the spec's global default when unset). */
+  security: string[];
+  path: string;
+  expressPath: string;
+  params: ValidateFunction | undefined;
+  body: ValidateFunction | undefined;
+}
+
+let operations: Map<string, Operation> | undefined;
+let ajv: Ajv2020 | undefined;
+
+/** The parsed spec document. */
+export function loadSpec(): Record<string, any> {
+  return parseYaml(readFileSync(SPEC_PATH, 'utf8')) as Record<string, any>;
+}
+
+function buildOperations(): Map<string, Operation> {
+  const spec = loadSpec();
+  ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false, discriminator: true });
+  // Ajv's `discriminator` takes the tag from each branch's const/enum and rejects `mapping`
+  // (which openapi-typescript needs for the TypeScript tags): drop it for validation.
+  ajv.addSchema({ ...stripMappings(spec), $id: SPEC_ID });
+  const result = new Map<string, Operation>();
+  for (const [path, item] of Object.entries(spec.paths as Record<string, Record<string, any>>)) {
+    for (const method of ['get', 'post', 'put', 'delete', 'patch'] as const) {
+      const op = item[method];
+      if (!op) continue;
+      const pathParams = (op.parameters ?? []).map((p: any) => (p.$ref ? resolveRef(spec, p.$ref) : p)).filter((p: any) => p.in === 'path');
+      const params = pathParams.length
+        ? ajv.compile({
+            type: 'object',
+            required: pathParams.map((p: any) => p.name),
+            properties: Object.fromEntries(pathParams.map((p: any) => [p.name, rebase(p.schema) as object])),
+          })
+        : undefined;
+      const bodySchema = op.requestBody?.content?.['application/json']?.schema;
+      const body = bodySchema ? ajv.compile(rebase(bodySchema) as object) : undefined;
+      const security = ((op.security ?? spec.security ?? []) as Record<string, unknown>[]).flatMap((r) => Object.keys(r));
+      result.set(op.operationId, { method, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body });
+    }
+  }
+  return result;
+}
+
+function stripMappings(node: any): any {
+  if (Array.isArray(node)) return node.map(stripMappings);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'discriminator' ? { propertyName: (v as { propertyName: string }).propertyName } : stripMappings(v);
+  return out;
+}
+
+function resolveRef(spec: Record<string, any>, ref: string): any {
+  return ref.slice(2).split('/').reduce((node: any, key) => node?.[key], spec);
+}
+
+/** Points a schema's local `#/…` refs at the registered spec document. */
+function rebase(schema: unknown): unknown {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/', `"$ref":"${SPEC_ID}#/`));
+}
+
+/** Renders an Ajv instance path (`/query/aggregates/0/element`) as `query.aggregates[0].element`. */
+export function fieldOf(instancePath: string, prefix: string): string {
+  const parts = instancePath.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+  let out = prefix;
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+function describe(errors: ErrorObject[] | null | undefined, prefix: string): VeilgateError {
+  // The deepest error is the most specific one (oneOf branches report at their parent).
+  const error = [...(errors ?? [])].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  if (!error) return new VeilgateError('invalid_request', `${prefix || 'request'} is invalid`, { field: prefix || 'body' });
+  let field = fieldOf(error.instancePath, prefix);
+  let message = error.message ?? 'is invalid';
+  if (error.keyword === 'required') {
+    field = fieldOf(`${error.instancePath}/${(error.params as { missingProperty: string }).missingProperty}`, prefix);
+    message = 'is required';
+  } else if (error.keyword === 'additionalProperties') {
+    field = fieldOf(`${error.instancePath}/${(error.params as { additionalProperty: string }).additionalProperty}`, prefix);
+    message = 'is not an allowed property';
+  } else if (error.keyword === 'discriminator') {
+    field = fieldOf(`${error.instancePath}/${(error.params as { tag: string }).tag}`, prefix);
+    message = 'is missing or not one of the known kinds';
+  } else if (error.keyword === 'enum' || error.keyword === 'const') {
+    const allowed = (error.params as { allowedValues?: unknown[]; allowedValue?: unknown }).allowedValues ?? [(error.params as { allowedValue?: unknown }).allowedValue];
+    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return new VeilgateError('invalid_request', `${field || 'body'} ${message}`, { field: field || 'body' });
+}
+
+/** Middleware per security scheme name of the spec (`apiKey`, `hubSignature`). */
+export type SecurityHandlers = Partial<Record<string, RequestHandler>>;
+
+/**
+ * Mounts a handler for the spec operation `operationId`. The spec decides everything
+ * around it: the method and path, the security scheme (its middleware runs first, so an
+ * unauthenticated caller learns nothing from validation errors), then validation of path
+ * parameters and the JSON body, then the handlers.
+ *
+ * @example
+ * mountOperation(app, 'runQuery', { apiKey: authenticate(store) }, async (req, res) => res.json(await run(req.body)));
+ */
+export function mountOperation(router: Router, operationId: string, security: SecurityHandlers, ...handlers: RequestHandler[]): void {
+  operations ??= buildOperations();
+  const op = operations.get(operationId);
+  if (!op) throw new Error(`spec/openapi.yaml has no operation ${operationId}`);
+  const guards = op.security.map((scheme) => {
+    const guard = security[scheme];
+    if (!guard) throw new Error(`operation ${operationId} needs a handler for security scheme ${scheme}`);
+    return guard;
+  });
+  const validate: RequestHandler = (req, _res, next) => {
+    if (op.params && !op.params(req.params)) return next(describe(op.params.errors, ''));
+    if (op.body) {
+      if (!req.is('application/json')) {
+        return next(new VeilgateError('unsupported_media_type', 'request body must be application/json', { field: 'body' }));
+      }
+      if (!op.body(req.body)) return next(describe(op.body.errors, ''));
+    }
+    next();
+  };
+  router[op.method](op.expressPath, ...guards, validate, ...handlers);
+}
+
+/**
+ * Validates a value against a named component schema (for bodies parsed by hand, such as
+ * the hub-signed compute request).
+ *
+ * @example
+ * validateSchema('ComputeRequest', body);
+ */
+export function validateSchema(schemaName: string, value: unknown): void {
+  operations ??= buildOperations();
+  const validate = ajv!.getSchema(`${SPEC_ID}#/components/schemas/${schemaName}`);
+  if (!validate) throw new Error(`spec/openapi.yaml has no schema ${schemaName}`);
+  if (!validate(value)) throw describe(validate.errors, '');
+}

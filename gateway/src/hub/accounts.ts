@@ -1,0 +1,79 @@
+/**
+ * Hub accounts and API keys. A key is 256 random bits (`vg_` + base64url); the store holds
+ * only its SHA-256, so a leaked database does not leak credentials. A plain hash suffices
+ * for full-entropy keys (no dictionary to attack), and lookup by hash needs no comparison
+ * of secrets in application code.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { sha256Hex, toBase64Url } from '@veilgate/sdk';
+import { GatewayError } from '../errors.ts';
+import type { AccountRow, Role, StateStore } from '../store/state-store.ts';
+
+const API_KEY_PATTERN = /^vg_[A-Za-z0-9_-]{43}$/;
+
+/** Hash of an API key as stored. */
+export function hashApiKey(apiKey: string): string {
+  return sha256Hex(new TextEncoder().encode(apiKey));
+}
+
+/**
+ * Creates an account with a fresh API key; returns the key once.
+ *
+ * @example
+ * const { account, apiKey } = await createAccount(store, { name: 'Dr. Li', role: 'researcher' });
+ */
+export async function createAccount(store: StateStore, input: { name: string; role: Role; node?: string }): Promise<{ account: AccountRow; apiKey: string }> {
+  const apiKey = `vg_${toBase64Url(randomBytes(32))}`;
+  const account: AccountRow = {
+    id: `acc_${randomUUID().replaceAll('-', '')}`,
+    name: input.name,
+    role: input.role,
+    node: input.node ?? null,
+    keyHash: hashApiKey(apiKey),
+    createdAt: new Date().toISOString(),
+  };
+  await store.createAccount(account);
+  return { account, apiKey };
+}
+
+/** The account of the current request, set by `authenticate`. */
+export function accountOf(res: { locals: Record<string, unknown> }): AccountRow {
+  return res.locals.account as AccountRow;
+}
+
+/**
+ * Middleware: `Authorization: Bearer vg_…` → the account, or 401 `unauthorized`.
+ *
+ * @example
+ * router.use(authenticate(store));
+ */
+export function authenticate(store: StateStore): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer (\S+)$/i.exec(header);
+    if (!match || !API_KEY_PATTERN.test(match[1]!)) {
+      throw new GatewayError('unauthorized', 'missing or malformed API key (Authorization: Bearer vg_…)', { field: 'Authorization' });
+    }
+    const account = await store.findAccountByKeyHash(hashApiKey(match[1]!));
+    if (!account) throw new GatewayError('unauthorized', 'unknown API key', { field: 'Authorization' });
+    res.locals.account = account;
+    next();
+  };
+}
+
+/**
+ * Middleware: only the listed roles may pass; others get 403 `forbidden`.
+ *
+ * @example
+ * mountOperation(router, 'runQuery', requireRole('researcher'), handler);
+ */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (_req, res, next) => {
+    const account = accountOf(res);
+    if (!roles.includes(account.role)) {
+      throw new GatewayError('forbidden', `this operation needs the role ${roles.join(' or ')}; the account is ${account.role}`);
+    }
+    next();
+  };
+}

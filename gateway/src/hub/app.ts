@@ -1,0 +1,107 @@
+/**
+ * The hub gateway's HTTP app (spec tag `hub`): accounts, catalog, researcher keys and
+ * queries. `createHubApp` only builds the app; the CLI listens.
+ */
+import express, { type Express } from 'express';
+import { fromBase64, heKeyId, heParameters, loadPublicKey, type DataElement, type Query } from '@veilgate/sdk';
+import { GatewayError } from '../errors.ts';
+import { mountOperation } from '../http/openapi.ts';
+import { errorHandler, notFound } from '../http/error-handler.ts';
+import { jsonBody } from '../http/json-body.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
+import { createCatalog, type NodeRegistration } from './catalog.ts';
+import { runQuery } from './run-query.ts';
+
+export const VERSION = '0.1.0';
+
+/** Everything a hub app needs. */
+export interface HubDeps {
+  id: string;
+  /** The hub's Ed25519 secret key (base64url): signs compute requests to nodes. */
+  signingKey: string;
+  store: StateStore;
+  nodes: NodeRegistration[];
+  dictionary: DataElement[];
+  fanOutTimeoutMs?: number;
+  catalogTtlMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds a hub app.
+ *
+ * @example
+ * const app = createHubApp(deps); app.listen(8080);
+ */
+export function createHubApp(deps: HubDeps): Express {
+  const log = deps.log ?? ((line: string) => console.log(`[hub] ${line}`));
+  const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
+  const security = { apiKey: authenticate(deps.store) };
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(jsonBody('2mb'));
+
+  mountOperation(app, 'getHealth', {}, (_req, res) => {
+    res.json({ status: 'ok', role: 'hub', id: deps.id, version: VERSION });
+  });
+  mountOperation(app, 'getMe', security, (_req, res) => {
+    const a = accountOf(res);
+    res.json({ id: a.id, name: a.name, role: a.role, ...(a.node ? { node: a.node } : {}), createdAt: a.createdAt });
+  });
+  mountOperation(app, 'createAccount', security, requireRole('admin'), async (req, res) => {
+    const body = req.body as { name: string; role: 'researcher' | 'operator' | 'auditor' | 'admin'; node?: string };
+    if (body.role === 'operator' && !body.node) throw new GatewayError('invalid_request', 'node is required for an operator account', { field: 'node' });
+    if (body.node && !deps.nodes.some((n) => n.id === body.node)) throw new GatewayError('invalid_request', `node: no node '${body.node}' is registered`, { field: 'node' });
+    const { account, apiKey } = await createAccount(deps.store, body);
+    res.status(201).json({ id: account.id, name: account.name, role: account.role, ...(account.node ? { node: account.node } : {}), createdAt: account.createdAt, apiKey });
+  });
+  mountOperation(app, 'getCatalog', security, async (_req, res) => {
+    const snapshot = await catalog.get();
+    res.json({
+      elements: deps.dictionary,
+      datasets: [...snapshot.datasets.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      unavailableNodes: snapshot.unavailable,
+    });
+  });
+  mountOperation(app, 'registerKey', security, requireRole('researcher'), async (req, res) => {
+    const bytes = fromBase64((req.body as { publicKey: string }).publicKey);
+    const pk = await loadPublicKey(bytes).catch((cause: unknown) => {
+      throw new GatewayError('invalid_public_key', 'publicKey is not a SEAL BFV public key for the protocol parameters', { field: 'publicKey', cause });
+    });
+    pk.delete();
+    const keyId = heKeyId(bytes);
+    const account = accountOf(res);
+    const stored = await deps.store.putHeKey({ keyId, accountId: account.id, publicKey: bytes, createdAt: new Date().toISOString() });
+    if (stored.accountId !== account.id) throw new GatewayError('invalid_public_key', 'publicKey is registered to another account', { field: 'publicKey' });
+    res.status(201).json({ keyId, createdAt: stored.createdAt, params: await heParameters() });
+  });
+  mountOperation(app, 'getKey', {}, async (req, res) => {
+    const key = await deps.store.getHeKey(req.params.keyId as string);
+    if (!key) throw new GatewayError('unknown_key', `no key ${req.params.keyId as string}`, { field: 'keyId' });
+    res.json({ keyId: key.keyId, createdAt: key.createdAt, params: await heParameters(), publicKey: Buffer.from(key.publicKey).toString('base64') });
+  });
+  mountOperation(app, 'runQuery', security, requireRole('researcher'), async (req, res) => {
+    const body = req.body as { keyId: string; query: Query };
+    const result = await runQuery(
+      { hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log },
+      accountOf(res),
+      body,
+    );
+    res.json(result);
+  });
+  mountOperation(app, 'getQuery', security, async (req, res) => {
+    const q = await deps.store.getQuery(req.params.queryId as string);
+    const account = accountOf(res);
+    if (!q || (q.accountId !== account.id && account.role !== 'auditor' && account.role !== 'admin')) {
+      throw new GatewayError('not_found', `no query ${req.params.queryId as string}`, { field: 'queryId' });
+    }
+    res.json({
+      queryId: q.id, status: q.status, keyId: q.keyId, datasets: q.datasets, createdAt: q.createdAt,
+      ...(q.finishedAt ? { finishedAt: q.finishedAt } : {}), ...(q.errorCode ? { errorCode: q.errorCode } : {}), ...(q.resultSha256 ? { resultSha256: q.resultSha256 } : {}),
+    });
+  });
+  app.use(notFound);
+  app.use(errorHandler(log));
+  return app;
+}

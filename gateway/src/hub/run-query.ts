@@ -1,0 +1,126 @@
+/**
+ * A query at the hub (DESIGN §4): check the key and the catalog, plan the slots, record the
+ * query, fan out, add the verified ciphertexts, record the outcome. The hub handles only
+ * ciphertexts, hashes and the plan; no plaintext aggregate ever exists here.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, planQuery, sha256Hex, toBase64, toBase64Url,
+  type ComputeRequestBody, type DataElement, type Query, type QueryResultBody,
+} from '@veilgate/sdk';
+import { GatewayError } from '../errors.ts';
+import type { AccountRow, StateStore } from '../store/state-store.ts';
+import type { CatalogSource, NodeRegistration } from './catalog.ts';
+import { fanOut } from './fan-out.ts';
+
+/** What running a query needs. */
+export interface QueryDeps {
+  hubId: string;
+  hubSigningKey: string;
+  store: StateStore;
+  catalog: CatalogSource;
+  nodes: () => NodeRegistration[];
+  dictionary: DataElement[];
+  fanOutTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Runs a researcher's query end to end and returns the encrypted result.
+ *
+ * @example
+ * const result = await runQuery(deps, account, { keyId, query });
+ */
+export async function runQuery(deps: QueryDeps, account: AccountRow, request: { keyId: string; query: Query }): Promise<QueryResultBody> {
+  const started = performance.now();
+  const key = await deps.store.getHeKey(request.keyId);
+  if (!key || key.accountId !== account.id) {
+    throw new GatewayError('unknown_key', `keyId: no key ${request.keyId} is registered to this account`, { field: 'keyId' });
+  }
+  const { query } = request;
+  let catalog = await deps.catalog.get();
+  if (query.datasets.some((id) => !catalog.datasets.has(id))) catalog = await deps.catalog.get({ refresh: true });
+  const datasets = query.datasets.map((id, i) => {
+    const d = catalog.datasets.get(id);
+    if (!d) {
+      const down = catalog.unavailable.length ? ` (unavailable nodes: ${catalog.unavailable.join(', ')})` : '';
+      throw new GatewayError('unknown_dataset', `query.datasets[${i}]: no dataset '${id}' in the catalog${down}`, { field: `query.datasets[${i}]` });
+    }
+    return d;
+  });
+  const he = await loadHe();
+  const rowBound = datasets.reduce((n, d) => n + BigInt(d.maxRows), 0n);
+  const plan = planQuery(query, { elements: deps.dictionary, rowBound, plainModulus: he.plainModulus, slotCount: he.slotCount });
+  const needed = elementsOfQuery(query);
+  datasets.forEach((d, i) => {
+    const missing = needed.find((e) => !d.elements.includes(e));
+    if (missing) {
+      throw new GatewayError('element_not_in_dataset', `query.datasets[${i}]: dataset '${d.id}' does not provide element '${missing}'`, { field: `query.datasets[${i}]` });
+    }
+  });
+
+  const queryId = `q_${toBase64Url(randomBytes(16))}`;
+  const planSha256 = canonicalSha256(plan);
+  await deps.store.insertQuery({
+    id: queryId,
+    accountId: account.id,
+    keyId: request.keyId,
+    datasets: query.datasets,
+    requestSha256: canonicalSha256(request),
+    createdAt: new Date().toISOString(),
+  });
+  try {
+    const byNode = new Map<string, string[]>();
+    for (const d of datasets) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d.id]);
+    const registry = new Map(deps.nodes().map((n) => [n.id, n]));
+    const issuedAt = Date.now();
+    const requests = [...byNode].map(([nodeId, ids]) => {
+      const node = registry.get(nodeId);
+      if (!node) throw new GatewayError('node_unavailable', `node ${nodeId} is not registered with this hub`, { node: nodeId });
+      const body: ComputeRequestBody = { queryId, issuedAt, hub: deps.hubId, keyId: request.keyId, datasets: ids, query, plan };
+      return { node, body };
+    });
+    const fanOutStart = performance.now();
+    const contributions = await fanOut(requests, { hubSigningKey: deps.hubSigningKey, planSha256, plan, timeoutMs: deps.fanOutTimeoutMs });
+    const combineStart = performance.now();
+    const ciphertexts: Uint8Array[] = [];
+    for (let i = 0; i < plan.ciphertextCount; i++) {
+      try {
+        ciphertexts.push(await addCiphertexts(contributions.map((c) => c.ciphertexts[i]!)));
+      } catch (cause) {
+        // Find the culprit so the error names it: load each node's ciphertext alone.
+        for (const c of contributions) {
+          await addCiphertexts([c.ciphertexts[i]!]).catch(() => {
+            throw new GatewayError('node_ciphertext_invalid', `node ${c.node} sent a ciphertext that is not valid under the protocol parameters`, { node: c.node, cause });
+          });
+        }
+        throw cause;
+      }
+    }
+    const done = performance.now();
+    const resultSha256 = sha256Hex(new TextEncoder().encode(ciphertexts.map(sha256Hex).join('')));
+    await deps.store.finishQuery(queryId, { status: 'completed', finishedAt: new Date().toISOString(), resultSha256 });
+    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} ms=${(done - started).toFixed(1)}`);
+    return {
+      queryId,
+      keyId: request.keyId,
+      query,
+      plan,
+      ciphertexts: ciphertexts.map(toBase64),
+      contributions: contributions.map((c) => ({
+        node: c.node,
+        datasets: c.header.datasets,
+        ciphertextSha256: c.header.ciphertextSha256,
+        signature: c.header.signature,
+        bytes: c.bytes,
+      })),
+      suppressed: contributions.flatMap((c) => c.header.suppressed.map((s) => ({ group: s.group, node: c.node, dataset: s.dataset }))),
+      timings: { totalMs: done - started, fanOutMs: combineStart - fanOutStart, combineMs: done - combineStart },
+    };
+  } catch (err) {
+    const code = err instanceof GatewayError ? err.code : 'internal';
+    await deps.store.finishQuery(queryId, { status: 'failed', finishedAt: new Date().toISOString(), errorCode: code as never });
+    deps.log(`query ${queryId} failed: ${code}${err instanceof GatewayError && err.node ? ` node=${err.node}` : ''}`);
+    throw err;
+  }
+}

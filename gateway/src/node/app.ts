@@ -1,0 +1,79 @@
+/**
+ * The institution node's HTTP app (spec tag `node`): health, public metadata, and the
+ * hub-signed compute route. `createNodeApp` only builds the app; the CLI listens.
+ */
+import express, { type Express } from 'express';
+import { CONTRIBUTION_MEDIA_TYPE, type ComputeRequestBody, type DataElement, type DatasetSummary } from '@veilgate/sdk';
+import { mountOperation } from '../http/openapi.ts';
+import { errorHandler, notFound } from '../http/error-handler.ts';
+import { jsonBody } from '../http/json-body.ts';
+import type { DatasetEngine } from '../datasets/duckdb-dataset.ts';
+import { roundTwoFigures } from '../datasets/duckdb-dataset.ts';
+import { publicKeyOf } from '../crypto/ed25519.ts';
+import { computeContribution } from './compute.ts';
+import { createKeyCache } from './key-cache.ts';
+import { createReplayGuard, verifyHubSignature } from './hub-signature.ts';
+
+export const VERSION = '0.1.0';
+
+/** Everything a node app needs. */
+export interface NodeDeps {
+  id: string;
+  institution: string;
+  /** Ed25519 secret key (base64url) the node signs contributions with. */
+  signingKey: string;
+  engine: DatasetEngine;
+  dictionary: DataElement[];
+  /** The hub this node serves: its base URL (for keys) and its Ed25519 public key. */
+  hub: { id: string; url: string; publicKey: string };
+  log?: (line: string) => void;
+}
+
+/** The catalog entries of a node's datasets: metadata only, counts rounded. */
+export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'engine'>): DatasetSummary[] {
+  return [...deps.engine.datasets.values()].map((d) => ({
+    id: d.config.id,
+    node: deps.id,
+    institution: deps.institution,
+    title: d.config.title,
+    description: d.config.description,
+    elements: Object.keys(d.config.elements),
+    minCellSize: d.minCellSize,
+    rowCountApprox: roundTwoFigures(d.rowCount),
+    maxRows: d.maxRows,
+  }));
+}
+
+/**
+ * Builds a node app.
+ *
+ * @example
+ * const app = createNodeApp(deps); app.listen(8081);
+ */
+export function createNodeApp(deps: NodeDeps): Express {
+  const log = deps.log ?? ((line: string) => console.log(`[node ${deps.id}] ${line}`));
+  const publicKey = createKeyCache(() => deps.hub.url);
+  const replay = createReplayGuard();
+  const signingKey = publicKeyOf(deps.signingKey);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(jsonBody('256kb'));
+  mountOperation(app, 'getHealth', {}, (_req, res) => {
+    res.json({ status: 'ok', role: 'node', id: deps.id, version: VERSION });
+  });
+  mountOperation(app, 'getNodeInfo', {}, (_req, res) => {
+    res.json({ id: deps.id, institution: deps.institution, signingKey, datasets: summarizeDatasets(deps) });
+  });
+  mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
+    const body = req.body as ComputeRequestBody;
+    replay(body.queryId, body.issuedAt);
+    const envelope = await computeContribution(
+      { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log },
+      body,
+    );
+    res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
+  });
+  app.use(notFound);
+  app.use(errorHandler(log));
+  return app;
+}

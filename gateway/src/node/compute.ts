@@ -1,0 +1,101 @@
+/**
+ * A node's share of a query (DESIGN §4 step 5, spec/protocol.md §4–6): re-plan and compare,
+ * run the aggregate in DuckDB, leave out groups below the minimum cell size, copy the
+ * integers into slots, encrypt under the researcher's key, sign the digest.
+ */
+import {
+  canonicalSha256, contributionDigest, elementsOfQuery, encodeContribution, encryptSlots, loadHe, planQuery,
+  sha256Hex, type ComputeRequestBody, type ContributionClaims, type DataElement, type LeftOut,
+} from '@veilgate/sdk';
+import type { PublicKey } from 'node-seal';
+import { GatewayError } from '../errors.ts';
+import { compileAggregate } from '../datasets/aggregate-sql.ts';
+import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
+import { signMessage } from '../crypto/ed25519.ts';
+
+/** What a node computes with. */
+export interface ComputeContext {
+  nodeId: string;
+  signingKey: string;
+  engine: DatasetEngine;
+  dictionary: DataElement[];
+  /** Resolves a registered public key by id (fetched from the hub, verified, cached). */
+  publicKey(keyId: string): Promise<PublicKey>;
+  log(line: string): void;
+}
+
+function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): LoadedDataset[] {
+  const needed = elementsOfQuery(request.query);
+  return request.datasets.map((id, i) => {
+    const dataset = ctx.engine.datasets.get(id);
+    if (!dataset) throw new GatewayError('unknown_dataset', `datasets[${i}]: this node holds no dataset '${id}'`, { field: `datasets[${i}]` });
+    const missing = needed.find((e) => !(e in dataset.config.elements));
+    if (missing) throw new GatewayError('element_not_in_dataset', `dataset '${id}' does not provide element '${missing}'`, { field: `datasets[${i}]` });
+    return dataset;
+  });
+}
+
+/**
+ * Computes, encrypts and signs this node's contribution; returns the wire envelope.
+ *
+ * @example
+ * const envelope = await computeContribution(ctx, request);
+ */
+export async function computeContribution(ctx: ComputeContext, request: ComputeRequestBody): Promise<Uint8Array> {
+  const he = await loadHe();
+  const datasets = requireDatasets(ctx, request);
+  const t = he.plainModulus;
+  // The node trusts no plan it did not derive itself: a hub could otherwise widen a slot
+  // past t (wrap-around leaks nothing but corrupts results) or smuggle SQL through codes.
+  const rowBound = BigInt(request.plan.rowBound);
+  const ownRows = datasets.reduce((n, d) => n + BigInt(d.maxRows), 0n);
+  if (ownRows > rowBound) {
+    throw new GatewayError('row_bound_exceeded', `plan.rowBound is below this node's declared rows for the datasets`, { field: 'plan.rowBound' });
+  }
+  const plan = planQuery(request.query, { elements: ctx.dictionary, rowBound, plainModulus: t, slotCount: he.slotCount });
+  const planSha256 = canonicalSha256(plan);
+  if (planSha256 !== canonicalSha256(request.plan)) {
+    throw new GatewayError('invalid_request', 'plan does not match the query under this node\'s dictionary and parameters', { field: 'plan' });
+  }
+  const publicKey = await ctx.publicKey(request.keyId);
+
+  const slots = Array.from({ length: plan.ciphertextCount }, () => new BigUint64Array(he.slotCount));
+  const width = plan.columns.length;
+  const suppressed: LeftOut[] = [];
+  for (const dataset of datasets) {
+    const { sql, params } = compileAggregate(request.query, plan, dataset.table);
+    const rows = await ctx.engine.query(sql, params);
+    for (const row of rows) {
+      const g = Number(row.g);
+      const count = BigInt(row.c0 as bigint | number);
+      // DataSHIELD nfilter.tab (DESIGN §6): a group with 0 < n < minCellSize is left out
+      // whole and reported as left out, never as its small count.
+      if (count > 0n && count < BigInt(dataset.minCellSize)) {
+        suppressed.push({ group: g, dataset: dataset.config.id });
+        continue;
+      }
+      for (let c = 0; c < width; c++) {
+        const index = g * width + c;
+        const vector = slots[Math.floor(index / he.slotCount)]!;
+        const at = index % he.slotCount;
+        const value = BigInt((row[`c${c}`] as bigint | number | null) ?? 0);
+        vector[at] = (vector[at]! + value) % t;
+      }
+    }
+  }
+  const ciphertexts: Uint8Array[] = [];
+  for (const vector of slots) ciphertexts.push(await encryptSlots(publicKey, vector));
+  const claims: ContributionClaims = {
+    v: 1,
+    queryId: request.queryId,
+    node: ctx.nodeId,
+    datasets: request.datasets,
+    keyId: request.keyId,
+    planSha256,
+    ciphertextSha256: ciphertexts.map(sha256Hex),
+    suppressed,
+  };
+  const signature = signMessage(ctx.signingKey, contributionDigest(claims));
+  ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length}`);
+  return encodeContribution({ ...claims, signature }, ciphertexts);
+}

@@ -1,0 +1,129 @@
+/**
+ * Server configurations as written to disk (`veilgate hub --config …`, `veilgate node
+ * --config …`) and the functions that start a server from one. The demo writes these files
+ * and starts the same servers in one process.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { DataElement } from '@veilgate/sdk';
+import type { DatasetConfig } from '../datasets/config.ts';
+import { openDatasets, type DatasetEngine } from '../datasets/duckdb-dataset.ts';
+import { createHubApp } from '../hub/app.ts';
+import type { NodeRegistration } from '../hub/catalog.ts';
+import { createNodeApp } from '../node/app.ts';
+import { openSqliteStore } from '../store/sqlite-store.ts';
+import type { StateStore } from '../store/state-store.ts';
+
+/** A hub's configuration file. */
+export interface HubConfig {
+  id: string;
+  host: string;
+  port: number;
+  /** Ed25519 secret key, base64url. Keep the file private (mode 0600). */
+  signingKey: string;
+  /** SQLite file of the state store (`:memory:` for tests). */
+  store: string;
+  nodes: NodeRegistration[];
+  fanOutTimeoutMs?: number;
+}
+
+/** A node's configuration file. */
+export interface NodeConfig {
+  id: string;
+  institution: string;
+  host: string;
+  port: number;
+  /** Ed25519 secret key, base64url. Keep the file private (mode 0600). */
+  signingKey: string;
+  /** Directory that relative dataset paths resolve against. */
+  dataDir: string;
+  datasets: DatasetConfig[];
+  hub: { id: string; url: string; publicKey: string };
+}
+
+/** A listening server. */
+export interface Running {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on host:port (0 picks a free port) and resolves with the URL.
+ *
+ * @example
+ * const { url } = await listen(createServer(app), 8080, '127.0.0.1');
+ */
+export function listen(server: Server, port: number, host: string): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      const actual = typeof address === 'object' && address ? address.port : port;
+      resolve({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
+        server,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+/** Reads a JSON configuration file. */
+export function readConfig<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/**
+ * Starts a node from its configuration: loads the datasets into DuckDB, then listens.
+ *
+ * @example
+ * const node = await startNode(readConfig<NodeConfig>('.veilgate/nodes/hosp-a.json'), loadDictionary());
+ */
+export async function startNode(config: NodeConfig, dictionary: DataElement[], options: { log?: (line: string) => void } = {}): Promise<Running & { engine: DatasetEngine }> {
+  const engine = await openDatasets(config.datasets, config.dataDir, dictionary);
+  const app = createNodeApp({
+    id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  const running = await listen(createServer(app), config.port, config.host);
+  return {
+    ...running,
+    engine,
+    close: async () => {
+      await running.close();
+      engine.close();
+    },
+  };
+}
+
+/**
+ * Starts a hub from its configuration (or on a server already listening without a handler).
+ *
+ * @example
+ * const hub = await startHub(readConfig<HubConfig>('.veilgate/hub.json'), loadDictionary());
+ */
+export async function startHub(config: HubConfig, dictionary: DataElement[], options: { listening?: Running; store?: StateStore; log?: (line: string) => void } = {}): Promise<Running & { store: StateStore }> {
+  const store = options.store ?? openSqliteStore(config.store);
+  const app = createHubApp({
+    id: config.id, signingKey: config.signingKey, store, nodes: config.nodes, dictionary,
+    ...(config.fanOutTimeoutMs ? { fanOutTimeoutMs: config.fanOutTimeoutMs } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  // A caller that had to know the hub's URL first (nodes need it) passes a listening server.
+  const running = options.listening ?? (await listen(createServer(), config.port, config.host));
+  running.server.on('request', app);
+  return {
+    ...running,
+    store,
+    close: async () => {
+      await running.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * @veilgate/sdk — typed client and shared protocol code of the Veilgate data space.
+ * Every export is listed by name (no `export *`).
+ */
+export { VeilgateError, QueryValidationError, HeMaterialError, ApiError, ResultVerificationError } from './errors.ts';
+export type { ErrorCode, LocalErrorCode } from './errors.ts';
+export type { paths, components } from './generated/openapi.ts';
+export { loadHe, heParameters, BFV_POLY_MODULUS_DEGREE, BFV_COEFF_MODULUS_BITS, BFV_PLAIN_MODULUS_BITS } from './he/params.ts';
+export type { HeRuntime, HeParameters } from './he/params.ts';
+export { generateHeKeyPair, heKeyId, loadPublicKey, loadSecretKey, exportKeyPair, importKeyPair } from './he/keys.ts';
+export { VeilgateClient } from './client.ts';
+export type { VeilgateClientOptions, QueryOutcome } from './client.ts';
+export type { HeKeyPair } from './he/keys.ts';
+export { encryptSlots, addCiphertexts, decryptSlots, loadCiphertext } from './he/cipher.ts';
+export { fixedPointOf } from './protocol/elements.ts';
+export type { DataElement, NumericElement, CategoricalElement, FixedPoint } from './protocol/elements.ts';
+export { planQuery, validateFilter, slotOf, bucketLabels, histogramIndex, elementsOfQuery, MAX_GROUPS, MAX_CIPHERTEXTS } from './protocol/plan.ts';
+export type { PlanInput } from './protocol/plan.ts';
+export { decodeResult, centerResidue } from './protocol/decode.ts';
+export type { GroupResult, AggregateValue, HistogramBin, Exclusion } from './protocol/decode.ts';
+export type { Query, Filter, GroupBy, Aggregate, SlotPlan, PlanColumn, PlanGrouping, PlanElement, Suppression, ComputeRequestBody, QueryResultBody, DatasetSummary, Catalog, NodeInfo } from './protocol/query.ts';
+export { canonicalBytes, canonicalSha256, canonicalDigest } from './protocol/canonical.ts';
+export { contributionDigest, encodeContribution, decodeContribution, CONTRIBUTION_MEDIA_TYPE } from './protocol/contribution.ts';
+export type { ContributionClaims, ContributionHeader, LeftOut } from './protocol/contribution.ts';
+export { toBase64, fromBase64, toBase64Url, fromBase64Url, sha256Hex, equalBytes } from './internal/bytes.ts';
