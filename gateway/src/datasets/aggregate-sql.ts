@@ -76,8 +76,9 @@ function fixedPointSql(plan: SlotPlan, element: string): string {
   if (!e) throw new Error(`plan has no encoding for ${element}`);
   // u = clamp(round(x · scale), lo, hi) − lo ∈ [0, hi − lo] (protocol.md §3), as HUGEINT so
   // that u² cannot overflow whatever the declared range.
+  // A missing value stays NULL (sum and count skip it): DuckDB's greatest() would turn it into lo.
   const v = `CAST(round(${ident(element)} * ${e.scale}) AS HUGEINT)`;
-  return `(least(greatest(${v}, ${e.lo}::HUGEINT), ${e.hi}::HUGEINT) - ${e.lo}::HUGEINT)`;
+  return `(CASE WHEN ${v} < ${e.lo} THEN ${e.lo}::HUGEINT WHEN ${v} > ${e.hi} THEN ${e.hi}::HUGEINT ELSE ${v} END - ${e.lo}::HUGEINT)`;
 }
 
 function columnSql(plan: SlotPlan, column: PlanColumn): string {

@@ -1,0 +1,47 @@
+/** `veilgate demo`: the whole demo data space in one process (what `npm start` runs). */
+import { startDataSpace } from '../../demo/data-space.ts';
+import { parseCommand, UsageError } from '../usage.ts';
+
+/** `veilgate demo [--patients N] [--hospitals N] [--dir DIR] [--port P] [--quiet]` */
+export async function runDemo(args: string[]): Promise<void> {
+  const { values } = parseCommand(args, {
+    patients: { type: 'string', default: '100000' },
+    hospitals: { type: 'string', default: '3' },
+    dir: { type: 'string', default: '.veilgate' },
+    port: { type: 'string', default: '8080' },
+    quiet: { type: 'boolean', default: false },
+  });
+  const patients = Number(values.patients);
+  const hospitals = Number(values.hospitals);
+  const port = Number(values.port);
+  if (!Number.isSafeInteger(patients) || patients < 10 || patients > 50_000_000) throw new UsageError('--patients must be an integer from 10 to 50000000');
+  if (!Number.isSafeInteger(hospitals) || hospitals < 1 || hospitals > 26) throw new UsageError('--hospitals must be an integer from 1 to 26');
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
+  const started = performance.now();
+  console.log(`Starting the Veilgate demo data space: ${hospitals} hospitals × ${patients.toLocaleString('en')} synthetic patients …`);
+  const space = await startDataSpace({
+    dir: values.dir, patientsPerHospital: patients, hospitals, port,
+    log: values.quiet ? () => {} : (line) => console.log(line),
+  });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`
+Ready in ${seconds} s.
+  hub      ${space.hubUrl}   (GET ${space.hubUrl}/v1/health)
+${space.nodes.map((n) => `  node     ${n.url}   ${n.id} — ${n.name}`).join('\n')}
+
+Demo credentials (API keys) are in ${values.dir}/demo.json:
+  researcher, auditor, admin, and one operator per hospital.
+
+Next, in another terminal:
+  npm run example                                   # a stratified study across the hospitals
+  npx veilgate keys generate --out my-key.json      # your own BFV key pair
+  npx veilgate keys register --key my-key.json
+  npx veilgate query --key my-key.json --json '{"datasets":["hosp-a.cardiometabolic","hosp-b.cardiometabolic","hosp-c.cardiometabolic"],"groupBy":[{"element":"sex"}],"aggregates":[{"op":"count"},{"op":"mean","element":"hba1c"}]}'
+
+Press Ctrl+C to stop.`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void space.close().then(() => process.exit(0));
+    });
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * `veilgate` — the command line of the data space. Each command lives in ./commands;
+ * this file only dispatches. Exit status: 0 ok, 1 failure, 2 usage error.
+ */
+import { VeilgateError } from '@veilgate/sdk';
+import { runDemo } from './commands/demo.ts';
+import { runHub, runNode } from './commands/servers.ts';
+import { runKeys } from './commands/keys.ts';
+import { runQueryCommand } from './commands/query.ts';
+import { runAccounts } from './commands/accounts.ts';
+import { UsageError } from './usage.ts';
+
+const USAGE = `veilgate — trusted data space for health data
+
+usage:
+  veilgate demo [--patients N] [--hospitals N] [--dir DIR] [--port P]
+                                   generate cohorts, start hub + nodes, write DIR/demo.json
+  veilgate hub --config FILE       run a hub from its configuration (written by demo)
+  veilgate node --config FILE      run an institution node from its configuration
+  veilgate keys generate [--out FILE]
+                                   make a BFV key pair (secret key stays in FILE)
+  veilgate keys register --key FILE [--hub URL] [--api-key KEY]
+  veilgate query (--file Q.json | --json '{…}') --key FILE [--hub URL] [--api-key KEY] [--format table|json]
+  veilgate accounts create --name NAME --role ROLE [--node ID] [--hub URL] [--api-key ADMIN_KEY]
+
+--hub and --api-key default to $VEILGATE_HUB and $VEILGATE_API_KEY, then to .veilgate/demo.json.`;
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  demo: runDemo,
+  hub: runHub,
+  node: runNode,
+  keys: runKeys,
+  query: runQueryCommand,
+  accounts: runAccounts,
+};
+
+const [command, ...rest] = process.argv.slice(2);
+if (!command || command === 'help' || command === '--help' || command === '-h') {
+  console.log(USAGE);
+  process.exit(command ? 0 : 2);
+}
+const run = commands[command];
+if (!run) {
+  console.error(`veilgate: unknown command '${command}'\n\n${USAGE}`);
+  process.exit(2);
+}
+try {
+  await run(rest);
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`veilgate ${command}: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof VeilgateError) {
+    console.error(`veilgate ${command}: ${err.code}: ${err.message}`);
+    process.exit(1);
+  }
+  console.error(`veilgate ${command}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -1,0 +1,37 @@
+/** Shared argument handling of the CLI commands. */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A command line that does not fit the command: exit status 2 with the usage text. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * parseArgs that turns its errors into `UsageError`.
+ *
+ * @example
+ * const { values } = parseCommand(args, { config: { type: 'string' } });
+ */
+export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The hub URL and API key: flags, then environment, then .veilgate/demo.json (researcher). */
+export function hubCredentials(values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' = 'researcher'): { hubUrl: string; apiKey: string } {
+  let demo: { hubUrl?: string; accounts?: Record<string, unknown> } = {};
+  const demoPath = process.env.VEILGATE_DEMO ?? '.veilgate/demo.json';
+  if (existsSync(demoPath)) demo = JSON.parse(readFileSync(demoPath, 'utf8')) as typeof demo;
+  const hubUrl = values.hub ?? process.env.VEILGATE_HUB ?? demo.hubUrl;
+  const apiKey = values['api-key'] ?? process.env.VEILGATE_API_KEY ?? (demo.accounts?.[role] as string | undefined);
+  if (!hubUrl) throw new UsageError('no hub: pass --hub URL or set VEILGATE_HUB');
+  if (!apiKey) throw new UsageError('no API key: pass --api-key KEY or set VEILGATE_API_KEY');
+  return { hubUrl, apiKey };
+}

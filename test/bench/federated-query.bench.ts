@@ -1,0 +1,572 @@
+/**
+ * Federated-query benchmark (`npm run bench`).
+ *
+ * For each scenario (nodes × rows) it starts a whole demo data space in this process
+ * (synthetic hospitals, one node server each, a hub; real HTTP on 127.0.0.1), then times on
+ * the same data, alternating run by run:
+ *   - the encrypted federated query end to end: `VeilgateClient.query` (hub plans, fans out,
+ *     nodes run DuckDB + BFV-encrypt + sign, hub verifies and adds, the SDK re-plans,
+ *     decrypts and decodes);
+ *   - the same query in plaintext DuckDB over the pooled rows of every hospital
+ *     (materialised in memory, as the nodes materialise theirs).
+ * It reports p50/p95 of both, their ratio, bytes each node sent, the ciphertext size and
+ * the hub's timing breakdown; then, with the data space closed, it times the pieces in
+ * isolation (each node's aggregate SQL on the node's own DuckDB engine, BFV encrypt / add /
+ * decrypt) so that the end-to-end time can be attributed.
+ *
+ * Usage:
+ *   npm run bench                                   # all default scenarios
+ *   npm run bench -- --scenarios 3x100k,3x1M        # a selection
+ *   npm run bench -- --quick                        # fewer runs, small scenarios only
+ *   npm run bench -- --runs 20 --warmup 3 --out .veilgate/bench/results.json
+ * Results are printed and written as JSON (default `.veilgate/bench/results.json`).
+ * Generated data is cached under `.veilgate/bench/<scenario>/data`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  VeilgateClient, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
+  loadPublicKey, type GroupResult, type HeKeyPair, type Query, type SlotPlan,
+} from '@veilgate/sdk';
+import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
+import { createPooledOracle, type PooledOracle } from '../../gateway/src/demo/oracle.ts';
+import type { GeneratedHospital } from '../../gateway/src/demo/synthetic.ts';
+import { compileAggregate } from '../../gateway/src/datasets/aggregate-sql.ts';
+import { openDatasets, type DatasetEngine } from '../../gateway/src/datasets/duckdb-dataset.ts';
+import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
+
+// ---------------------------------------------------------------------------------------
+// Scenarios and the query
+// ---------------------------------------------------------------------------------------
+
+interface Scenario {
+  name: string;
+  hospitals: number;
+  patientsPerHospital: number;
+  /** Timed runs (each = one federated + one plaintext query). */
+  runs: number;
+  note: string;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: '3x100k', hospitals: 3, patientsPerHospital: 100_000, runs: 30, note: '3 nodes × 100k rows (p50 target)' },
+  { name: '3x1M', hospitals: 3, patientsPerHospital: 333_334, runs: 30, note: '1M rows over 3 nodes' },
+  { name: '5x1M', hospitals: 5, patientsPerHospital: 200_000, runs: 30, note: '1M rows over 5 nodes' },
+  { name: '3x10M', hospitals: 3, patientsPerHospital: 3_333_334, runs: 10, note: '10M rows over 3 nodes (ratio target)' },
+  { name: '5x10M', hospitals: 5, patientsPerHospital: 2_000_000, runs: 10, note: '10M rows over 5 nodes (ratio target)' },
+];
+/** Not in the default set: a seconds-long smoke test of the bench itself. */
+const EXTRA_SCENARIOS: readonly Scenario[] = [
+  { name: '3x10k', hospitals: 3, patientsPerHospital: 10_000, runs: 10, note: 'smoke test of the benchmark' },
+];
+const QUICK_SCENARIOS = ['3x100k', '3x1M'];
+const SEED = 42;
+
+const AGE_BUCKETS = [18, 40, 65, 120];
+const BMI_BINS = [10, 18.5, 25, 30, 70];
+
+function benchQuery(datasets: string[]): Query {
+  return {
+    datasets,
+    groupBy: [{ element: 'sex' }, { element: 'age', buckets: AGE_BUCKETS }],
+    aggregates: [
+      { op: 'count' },
+      { op: 'mean', element: 'systolic_bp' },
+      { op: 'stddev', element: 'systolic_bp' },
+      { op: 'histogram', element: 'bmi', bins: BMI_BINS },
+    ],
+  };
+}
+
+/** SQL for an interval [lo, hi) — or [lo, hi] for the last one — as the protocol defines it. */
+function interval(column: string, edges: number[], i: number): string {
+  const last = i === edges.length - 2;
+  return `${column} >= ${edges[i]} AND ${column} ${last ? '<=' : '<'} ${edges[i + 1]}`;
+}
+
+/**
+ * The plaintext equivalent over the pooled table: same groups (rows outside every bucket or
+ * without a sex code fall out, as on the nodes), count, mean, sample stddev, histogram.
+ */
+function plaintextSql(table: string): string {
+  const labels = bucketLabels(AGE_BUCKETS);
+  const ageCase = `CASE ${labels.map((l, i) => `WHEN ${interval('age', AGE_BUCKETS, i)} THEN '${l}'`).join(' ')} END`;
+  const bins = BMI_BINS.slice(1).map((_, i) => `count(*) FILTER (WHERE ${interval('bmi', BMI_BINS, i)}) AS h${i}`);
+  return `SELECT sex, age_bucket, count(*) AS n, avg(systolic_bp) AS sbp_mean, stddev_samp(systolic_bp) AS sbp_sd, ${bins.join(', ')}
+FROM (SELECT sex, systolic_bp, bmi, ${ageCase} AS age_bucket FROM ${table} WHERE sex IN ('female', 'male'))
+WHERE age_bucket IS NOT NULL
+GROUP BY sex, age_bucket ORDER BY sex, age_bucket`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Statistics and formatting
+// ---------------------------------------------------------------------------------------
+
+interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/** Nearest-rank percentiles (with 10 runs, p95 is the maximum). */
+function summarize(values: number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? NaN;
+  return {
+    n: s.length,
+    p50: rank(0.5),
+    p95: rank(0.95),
+    min: s[0] ?? NaN,
+    max: s.at(-1) ?? NaN,
+    mean: s.reduce((a, b) => a + b, 0) / (s.length || 1),
+  };
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '–');
+const kb = (bytes: number): string => `${(bytes / 1000).toFixed(1)} kB`;
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const log = (line: string): void => console.log(line);
+
+/** Samples RSS every 250 ms; DuckDB's native memory is part of RSS. */
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage.rss());
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Crypto micro-benchmarks (scenario independent)
+// ---------------------------------------------------------------------------------------
+
+interface CryptoTimings {
+  encryptMs: Summary;
+  addMs: Record<string, Summary>;
+  decryptMs: Summary;
+  ciphertextBytes: number;
+}
+
+async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoTimings> {
+  const he = await loadHe();
+  const pk = await loadPublicKey(keys.publicKey);
+  try {
+    const vector = new BigUint64Array(he.slotCount);
+    for (let i = 0; i < vector.length; i++) vector[i] = BigInt(i * 7919) % he.plainModulus;
+    const enc: number[] = [];
+    const cts: Uint8Array[] = [];
+    for (let i = 0; i < iterations + 2; i++) {
+      const t0 = performance.now();
+      const ct = await encryptSlots(pk, vector);
+      const dt = performance.now() - t0;
+      if (i >= 2) enc.push(dt);
+      if (cts.length < 5) cts.push(ct);
+    }
+    const addMs: Record<string, Summary> = {};
+    for (const k of [3, 5]) {
+      const add: number[] = [];
+      for (let i = 0; i < iterations + 2; i++) {
+        const t0 = performance.now();
+        await addCiphertexts(cts.slice(0, k));
+        if (i >= 2) add.push(performance.now() - t0);
+      }
+      addMs[String(k)] = summarize(add);
+    }
+    const sum = await addCiphertexts(cts.slice(0, 3));
+    const dec: number[] = [];
+    for (let i = 0; i < iterations + 2; i++) {
+      const t0 = performance.now();
+      await decryptSlots(keys.secretKey, sum);
+      if (i >= 2) dec.push(performance.now() - t0);
+    }
+    return { encryptMs: summarize(enc), addMs, decryptMs: summarize(dec), ciphertextBytes: cts[0]!.length };
+  } finally {
+    pk.delete();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// One scenario
+// ---------------------------------------------------------------------------------------
+
+interface ScenarioResult {
+  scenario: string;
+  note: string;
+  nodes: number;
+  rowsPerNode: number;
+  totalRows: number;
+  runs: number;
+  setup: { dataSpaceStartMs: number; plaintextLoadMs: number };
+  federatedMs: Summary;
+  plaintextMs: Summary;
+  ratioP50: number;
+  ratioP95: number;
+  /** Hub-reported timings (ms). */
+  hub: { totalMs: Summary; fanOutMs: Summary; combineMs: Summary };
+  /** POST /v1/queries as the client saw it: request sent → whole body read. */
+  httpMs: Summary;
+  /** Client side after the response: JSON parse, catalog re-plan check, decrypt, decode. */
+  clientMs: Summary;
+  ciphertextsPerNode: number;
+  ciphertextBytes: number;
+  bytesPerNode: Record<string, number>;
+  bytesPerNodePerCiphertext: number;
+  groups: number;
+  suppressedGroups: number;
+  countCheck: { compared: number; mismatches: string[] };
+  /** The same work in isolation, after the data space was closed. */
+  breakdown?: {
+    nodeSqlMs: Record<string, Summary>;
+    nodeSqlConcurrentMs: Summary;
+    plaintextSqlMs: Summary;
+  };
+  peakRssBytes: number;
+}
+
+/** A fetch that times POST /v1/queries (until the body is read) and keeps the raw body. */
+function timingFetch(): { fetch: typeof globalThis.fetch; last: { ms: number; body: string } } {
+  const last = { ms: NaN, body: '' };
+  const wrapped: typeof globalThis.fetch = async (input, init) => {
+    const request = input instanceof Request ? input : undefined;
+    const url = request ? request.url : String(input);
+    const method = request ? request.method : (init?.method ?? 'GET');
+    if (method !== 'POST' || !url.endsWith('/v1/queries')) return fetch(input, init);
+    const t0 = performance.now();
+    const res = await fetch(input, init);
+    const body = await res.text();
+    last.ms = performance.now() - t0;
+    last.body = body;
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+  return { fetch: wrapped, last };
+}
+
+function checkAgainstPlaintext(groups: GroupResult[], plain: Record<string, unknown>[]): { compared: number; mismatches: string[] } {
+  const byKey = new Map(plain.map((r) => [`${String(r.sex)}|${String(r.age_bucket)}`, r]));
+  const mismatches: string[] = [];
+  let compared = 0;
+  for (const g of groups) {
+    if (g.excludedAt.length > 0) continue;
+    const key = `${g.key.sex}|${g.key.age}`;
+    const row = byKey.get(key);
+    const n = Number(row?.n ?? 0);
+    compared++;
+    if (g.count !== n) {
+      mismatches.push(`${key}: federated count ${g.count}, plaintext ${n}`);
+      continue;
+    }
+    if (!row) continue;
+    for (const a of g.aggregates) {
+      if (a.op === 'mean' || a.op === 'stddev') {
+        const expected = Number(a.op === 'mean' ? row.sbp_mean : row.sbp_sd);
+        if (a.value === null || Math.abs(a.value - expected) > 1e-6 * Math.max(1, Math.abs(expected))) {
+          mismatches.push(`${key}: ${a.op} ${a.value} vs plaintext ${expected}`);
+        }
+      } else if (a.op === 'histogram') {
+        a.bins.forEach((b, i) => {
+          const expected = Number(row[`h${i}`]);
+          if (b.count !== expected) mismatches.push(`${key}: bmi bin ${i} ${b.count} vs plaintext ${expected}`);
+        });
+      }
+    }
+  }
+  for (const [key] of byKey) if (!groups.some((g) => `${g.key.sex}|${g.key.age}` === key)) mismatches.push(`${key}: missing from the federated result`);
+  return { compared, mismatches };
+}
+
+async function timeSql(run: () => Promise<unknown>, iterations: number, warmup = 2): Promise<Summary> {
+  const times: number[] = [];
+  for (let i = 0; i < iterations + warmup; i++) {
+    const t0 = performance.now();
+    await run();
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  return summarize(times);
+}
+
+/** Each node's aggregate statement on a fresh engine loaded like the node loads its own. */
+async function breakdownNodeSql(
+  hospitals: GeneratedHospital[], dataDir: string, query: Query, plan: SlotPlan, iterations: number,
+): Promise<{ nodeSqlMs: Record<string, Summary>; nodeSqlConcurrentMs: Summary }> {
+  const dictionary = loadDictionary();
+  const engines: { id: string; engine: DatasetEngine; datasets: string[] }[] = [];
+  try {
+    for (const h of hospitals) engines.push({ id: h.nodeId, engine: await openDatasets(h.datasets, dataDir, dictionary), datasets: h.datasets.map((d) => d.id) });
+    const runNode = async (e: (typeof engines)[number]): Promise<void> => {
+      for (const id of e.datasets) {
+        const ds = e.engine.datasets.get(id)!;
+        const { sql, params } = compileAggregate(query, plan, ds.table);
+        await e.engine.query(sql, params);
+      }
+    };
+    const nodeSqlMs: Record<string, Summary> = {};
+    for (const e of engines) nodeSqlMs[e.id] = await timeSql(() => runNode(e), iterations);
+    const nodeSqlConcurrentMs = await timeSql(() => Promise.all(engines.map(runNode)), iterations);
+    return { nodeSqlMs, nodeSqlConcurrentMs };
+  } finally {
+    for (const e of engines) e.engine.close();
+  }
+}
+
+async function runScenario(sc: Scenario, options: { runs: number; warmup: number; breakdown: boolean; keys: HeKeyPair }): Promise<ScenarioResult> {
+  const dir = resolve('.veilgate/bench', sc.name);
+  log(`\n=== ${sc.name}: ${sc.note} — ${sc.hospitals} nodes × ${sc.patientsPerHospital.toLocaleString('en')} rows ===`);
+  const rss = rssSampler();
+  let space: DataSpace | undefined;
+  let oracle: PooledOracle | undefined;
+  try {
+    const t0 = performance.now();
+    space = await startDataSpace({ dir, patientsPerHospital: sc.patientsPerHospital, hospitals: sc.hospitals, seed: SEED, port: 0 });
+    const dataSpaceStartMs = performance.now() - t0;
+    log(`data space up in ${ms(dataSpaceStartMs)} ms (data generation is cached in ${dir}/data)`);
+
+    const t1 = performance.now();
+    oracle = await createPooledOracle(space.dataDir, space.hospitals);
+    await oracle.query('CREATE TABLE pooled_t AS SELECT * FROM pooled');
+    const plaintextLoadMs = performance.now() - t1;
+    const [{ rows }] = (await oracle.query('SELECT count(*) AS rows FROM pooled_t')) as [{ rows: number }];
+    log(`plaintext pooled table: ${rows.toLocaleString('en')} rows materialised in ${ms(plaintextLoadMs)} ms`);
+
+    const timing = timingFetch();
+    const client = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher, fetch: timing.fetch });
+    await client.registerKey(options.keys);
+    const catalog = await client.catalog();
+    const query = benchQuery(catalog.datasets.map((d) => d.id));
+    const sql = plaintextSql('pooled_t');
+
+    for (let i = 0; i < options.warmup; i++) {
+      await client.query(query, { keys: options.keys });
+      await oracle.query(sql);
+    }
+
+    const fed: number[] = [];
+    const plain: number[] = [];
+    const http: number[] = [];
+    const clientSide: number[] = [];
+    const hubTotal: number[] = [];
+    const fanOut: number[] = [];
+    const combine: number[] = [];
+    let outcome: Awaited<ReturnType<VeilgateClient['query']>> | undefined;
+    let plainRows: Record<string, unknown>[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const a = performance.now();
+      outcome = await client.query(query, { keys: options.keys });
+      const fedMs = performance.now() - a;
+      fed.push(fedMs);
+      http.push(timing.last.ms);
+      clientSide.push(fedMs - timing.last.ms);
+      hubTotal.push(outcome.timings.totalMs);
+      fanOut.push(outcome.timings.fanOutMs);
+      combine.push(outcome.timings.combineMs);
+      const b = performance.now();
+      plainRows = await oracle.query(sql);
+      plain.push(performance.now() - b);
+    }
+    if (!outcome) throw new Error('no runs');
+
+    const countCheck = checkAgainstPlaintext(outcome.groups, plainRows);
+    if (countCheck.mismatches.length > 0) {
+      console.warn(`WARNING ${sc.name}: federated result disagrees with plaintext DuckDB:\n  ${countCheck.mismatches.join('\n  ')}`);
+    }
+    const bytesPerNode = Object.fromEntries(outcome.contributions.map((c) => [c.node, c.bytes ?? NaN]));
+    const resultBody = JSON.parse(timing.last.body) as { ciphertexts: string[] };
+    const ciphertextBytes = fromBase64(resultBody.ciphertexts[0]!).length;
+    const ciphertextsPerNode = outcome.plan.ciphertextCount;
+    const maxBytes = Math.max(...Object.values(bytesPerNode));
+
+    const federatedMs = summarize(fed);
+    const plaintextMs = summarize(plain);
+    const result: ScenarioResult = {
+      scenario: sc.name,
+      note: sc.note,
+      nodes: sc.hospitals,
+      rowsPerNode: sc.patientsPerHospital,
+      totalRows: rows,
+      runs: options.runs,
+      setup: { dataSpaceStartMs, plaintextLoadMs },
+      federatedMs,
+      plaintextMs,
+      ratioP50: federatedMs.p50 / plaintextMs.p50,
+      ratioP95: federatedMs.p95 / plaintextMs.p95,
+      hub: { totalMs: summarize(hubTotal), fanOutMs: summarize(fanOut), combineMs: summarize(combine) },
+      httpMs: summarize(http),
+      clientMs: summarize(clientSide),
+      ciphertextsPerNode,
+      ciphertextBytes,
+      bytesPerNode,
+      bytesPerNodePerCiphertext: maxBytes / ciphertextsPerNode,
+      groups: outcome.groups.length,
+      suppressedGroups: outcome.suppressed.length,
+      countCheck,
+      peakRssBytes: 0,
+    };
+    log(
+      `federated p50 ${ms(federatedMs.p50)} / p95 ${ms(federatedMs.p95)} ms · plaintext p50 ${ms(plaintextMs.p50)} / p95 ${ms(plaintextMs.p95)} ms` +
+        ` · ratio ${result.ratioP50.toFixed(2)} · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : `match (${countCheck.compared} groups)`}`,
+    );
+
+    const { hospitals, dataDir } = space;
+    await space.close();
+    space = undefined;
+    if (options.breakdown) {
+      const iterations = Math.min(options.runs, 10);
+      const nodeSql = await breakdownNodeSql(hospitals, dataDir, query, outcome.plan, iterations);
+      const plaintextSqlMs = await timeSql(() => oracle!.query(sql), iterations);
+      result.breakdown = { ...nodeSql, plaintextSqlMs };
+      const per = Object.values(nodeSql.nodeSqlMs).map((s) => s.p50);
+      log(
+        `isolated: node SQL p50 ${per.map(ms).join(' / ')} ms (sum ${ms(per.reduce((a, b) => a + b, 0))}, all nodes at once ${ms(nodeSql.nodeSqlConcurrentMs.p50)})` +
+          ` · plaintext SQL p50 ${ms(plaintextSqlMs.p50)} ms`,
+      );
+    }
+    result.peakRssBytes = rss.stop();
+    return result;
+  } finally {
+    rss.stop();
+    oracle?.close();
+    await space?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------
+
+const TARGETS = {
+  ratioAt10M: 1.5,
+  p50MsAt3x100k: 60,
+  bytesPerNodePerCiphertext: 150_000,
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      scenarios: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      'no-breakdown': { type: 'boolean', default: false },
+      out: { type: 'string', default: '.veilgate/bench/results.json' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const all = [...SCENARIOS, ...EXTRA_SCENARIOS];
+  if (values.help) {
+    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--out file]');
+    log(`scenarios: ${all.map((s) => `${s.name} (${s.note})`).join(', ')}`);
+    return;
+  }
+  const names = values.scenarios ? values.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : values.quick ? QUICK_SCENARIOS : SCENARIOS.map((s) => s.name);
+  const selected = names.map((name) => {
+    const sc = all.find((s) => s.name.toLowerCase() === name.toLowerCase());
+    if (!sc) throw new Error(`unknown scenario '${name}'; known: ${all.map((s) => s.name).join(', ')}`);
+    return sc;
+  });
+  const runsOverride = values.runs ? Number(values.runs) : values.quick ? 5 : undefined;
+  const warmup = values.warmup ? Number(values.warmup) : values.quick ? 1 : 2;
+
+  const started = performance.now();
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  log(`Veilgate federated-query benchmark · Node ${process.version} · ${availableParallelism()} cores (${cpu}) · ${mib(totalmem())} RAM`);
+  log('Everything (hub, nodes, client, plaintext DuckDB) runs in this one process on 127.0.0.1.');
+  const keys = await generateHeKeyPair();
+
+  log('\n=== BFV primitives (N = 8192, 1 ciphertext), in isolation ===');
+  const crypto = await benchCrypto(keys, values.quick ? 10 : 30);
+  log(
+    `encrypt p50 ${ms(crypto.encryptMs.p50)} ms · add 3 p50 ${ms(crypto.addMs['3']!.p50)} ms · add 5 p50 ${ms(crypto.addMs['5']!.p50)} ms` +
+      ` · decrypt p50 ${ms(crypto.decryptMs.p50)} ms · ciphertext ${kb(crypto.ciphertextBytes)}`,
+  );
+
+  const results: ScenarioResult[] = [];
+  const failures: { scenario: string; error: string }[] = [];
+  for (const sc of selected) {
+    try {
+      results.push(await runScenario(sc, { runs: runsOverride ?? sc.runs, warmup, breakdown: !values['no-breakdown'], keys }));
+    } catch (err) {
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      console.error(`scenario ${sc.name} failed: ${error}`);
+      failures.push({ scenario: sc.name, error });
+    }
+  }
+
+  log('\n=== Results (ms; ratio = federated p50 / plaintext p50) ===');
+  log(
+    table(
+      ['scenario', 'nodes', 'rows', 'runs', 'fed p50', 'fed p95', 'plain p50', 'plain p95', 'ratio', 'fan-out', 'combine', 'client', 'bytes/node', 'B/node/ct', 'counts'],
+      results.map((r) => [
+        r.scenario, String(r.nodes), r.totalRows.toLocaleString('en'), String(r.runs),
+        ms(r.federatedMs.p50), ms(r.federatedMs.p95), ms(r.plaintextMs.p50), ms(r.plaintextMs.p95), r.ratioP50.toFixed(2),
+        ms(r.hub.fanOutMs.p50), ms(r.hub.combineMs.p50), ms(r.clientMs.p50),
+        kb(Math.max(...Object.values(r.bytesPerNode))), kb(r.bytesPerNodePerCiphertext),
+        r.countCheck.mismatches.length ? `${r.countCheck.mismatches.length} MISMATCH` : 'ok',
+      ]),
+    ),
+  );
+  const withBreakdown = results.filter((r) => r.breakdown);
+  if (withBreakdown.length) {
+    log('\n=== Isolated pieces (p50 ms): per-node aggregate SQL on its own engine, plaintext SQL ===');
+    log(
+      table(
+        ['scenario', 'node SQL each', 'node SQL sum', 'all nodes at once', 'plaintext SQL', `encrypt × nodes`, 'hub add', 'decrypt', 'peak RSS'],
+        withBreakdown.map((r) => {
+          const per = Object.values(r.breakdown!.nodeSqlMs).map((s) => s.p50);
+          const add = crypto.addMs[String(r.nodes)]?.p50;
+          return [
+            r.scenario, per.map(ms).join('/'), ms(per.reduce((a, b) => a + b, 0)), ms(r.breakdown!.nodeSqlConcurrentMs.p50), ms(r.breakdown!.plaintextSqlMs.p50),
+            ms(crypto.encryptMs.p50 * r.nodes * r.ciphertextsPerNode), add === undefined ? '–' : ms(add * r.ciphertextsPerNode),
+            ms(crypto.decryptMs.p50 * r.ciphertextsPerNode), mib(r.peakRssBytes),
+          ];
+        }),
+      ),
+    );
+  }
+
+  const targets: { target: string; scenario: string; measured: string; met: boolean }[] = [];
+  for (const r of results) {
+    if (r.totalRows >= 10_000_000) targets.push({ target: `ratio ≤ ${TARGETS.ratioAt10M} at 10M rows`, scenario: r.scenario, measured: r.ratioP50.toFixed(2), met: r.ratioP50 <= TARGETS.ratioAt10M });
+    if (r.scenario === '3x100k') targets.push({ target: `p50 ≤ ${TARGETS.p50MsAt3x100k} ms, 3 × 100k rows`, scenario: r.scenario, measured: `${ms(r.federatedMs.p50)} ms`, met: r.federatedMs.p50 <= TARGETS.p50MsAt3x100k });
+    targets.push({ target: `≤ ${TARGETS.bytesPerNodePerCiphertext / 1000} kB per node per ciphertext`, scenario: r.scenario, measured: kb(r.bytesPerNodePerCiphertext), met: r.bytesPerNodePerCiphertext <= TARGETS.bytesPerNodePerCiphertext });
+  }
+  log('\n=== Targets (measured, not asserted) ===');
+  log(table(['target', 'scenario', 'measured', 'met'], targets.map((t) => [t.target, t.scenario, t.measured, t.met ? 'yes' : 'NO'])));
+  const warnings = results.flatMap((r) => r.countCheck.mismatches.map((m) => `${r.scenario}: ${m}`));
+  if (warnings.length) console.warn(`\nWARNING: ${warnings.length} disagreement(s) between federated and plaintext results (see above).`);
+  if (failures.length) console.warn(`\nWARNING: ${failures.length} scenario(s) failed: ${failures.map((f) => f.scenario).join(', ')}`);
+
+  const out = resolve(values.out!);
+  mkdirSync(dirname(out), { recursive: true });
+  const report = {
+    generatedAt: new Date().toISOString(),
+    machine: { node: process.version, cores: availableParallelism(), cpu, totalMemoryBytes: totalmem(), platform: `${process.platform}-${process.arch}` },
+    args: process.argv.slice(2),
+    query: benchQuery(['…']),
+    plaintextSql: plaintextSql('pooled_t'),
+    targets: TARGETS,
+    crypto,
+    scenarios: results,
+    targetChecks: targets,
+    failures,
+    wallMs: performance.now() - started,
+  };
+  writeFileSync(out, JSON.stringify(report, null, 2));
+  log(`\nwrote ${out} · total ${ms((performance.now() - started) / 1000)} s`);
+  if (failures.length) process.exitCode = 1;
+}
+
+await main();

@@ -1,0 +1,83 @@
+/**
+ * Exactness (issue: "with noise off, every result equals the same statistic computed in
+ * plaintext by DuckDB over the pooled rows"): random queries, and random datasets, through
+ * the real path — SDK → hub → nodes over HTTP, DuckDB, BFV — against the DuckDB oracle.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Query } from '@veilgate/sdk';
+import { startTestSpace, type TestSpace } from '../support/space.ts';
+import { expectedResult } from '../support/expected-result.ts';
+import { assertMatches } from '../support/compare.ts';
+import { queryArb } from '../support/arbitraries.ts';
+
+async function check(t: TestSpace, query: Query): Promise<void> {
+  const outcome = await t.client.query(query, { keys: t.keys });
+  assertMatches(query, outcome.groups, await expectedResult(t.oracle, query, t.datasetHospital, t.minCell));
+}
+
+describe('encrypted federated results equal plaintext DuckDB over the pooled rows', () => {
+  let t: TestSpace;
+  beforeAll(async () => {
+    t = await startTestSpace({ patientsPerHospital: 600 });
+  });
+  afterAll(async () => t?.close());
+
+  it('a stratified query with every statistic', async () => {
+    const query: Query = {
+      datasets: t.datasets,
+      filter: { op: 'range', element: 'age', min: 18 },
+      groupBy: [{ element: 'sex' }, { element: 'age', buckets: [18, 40, 65, 120] }],
+      aggregates: [
+        { op: 'count' }, { op: 'sum', element: 'bmi' }, { op: 'mean', element: 'systolic_bp' },
+        { op: 'variance', element: 'hba1c' }, { op: 'stddev', element: 'systolic_bp' },
+        { op: 'histogram', element: 'bmi', bins: [10, 18.5, 25, 30, 70] },
+      ],
+    };
+    await check(t, query);
+  });
+
+  it('leaves out small groups per institution and says where (minimum cell size 3)', async () => {
+    // Fine strata at 600 patients per hospital: some cells fall below 3 somewhere.
+    const query: Query = {
+      datasets: t.datasets,
+      groupBy: [{ element: 'diagnosis' }, { element: 'age', buckets: [0, 20, 25, 30, 95, 120] }],
+      aggregates: [{ op: 'count' }, { op: 'mean', element: 'systolic_bp' }],
+    };
+    const outcome = await t.client.query(query, { keys: t.keys });
+    const expected = await expectedResult(t.oracle, query, t.datasetHospital, t.minCell);
+    expect([...expected.values()].some((g) => g.excludedAt.length > 0)).toBe(true);
+    assertMatches(query, outcome.groups, expected);
+    // Never the small count itself: a left-out institution adds nothing to the group.
+    for (const g of outcome.groups) for (const e of g.excludedAt) expect(outcome.suppressed).toContainEqual(expect.objectContaining({ node: e.node }));
+  });
+
+  it('sums needing several limbs per slot stay exact (Σ systolic² over every row)', async () => {
+    await check(t, { datasets: t.datasets, aggregates: [{ op: 'variance', element: 'systolic_bp' }, { op: 'sum', element: 'admissions' }] });
+  });
+
+  it('random queries (fast-check)', async () => {
+    await fc.assert(fc.asyncProperty(queryArb(t.datasets), (query) => check(t, query)), { numRuns: 100 });
+  });
+});
+
+describe('random datasets (fast-check over seeds, sizes and hospital counts)', () => {
+  it('every random data space answers random queries exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), patients: fc.integer({ min: 10, max: 400 }), hospitals: fc.integer({ min: 1, max: 4 }) }),
+        fc.infiniteStream(fc.constant(null)),
+        async ({ seed, patients, hospitals }) => {
+          const t = await startTestSpace({ patientsPerHospital: patients, hospitals, seed });
+          try {
+            const queries = fc.sample(queryArb(t.datasets), { numRuns: 3, seed });
+            for (const query of queries) await check(t, query);
+          } finally {
+            await t.close();
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+});
