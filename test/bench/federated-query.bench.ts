@@ -22,13 +22,16 @@
  * Results are printed and written as JSON (default `.veilgate/bench/results.json`).
  * Generated data is cached under `.veilgate/bench/<scenario>/data`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { sep } from 'node:path';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   VeilgateClient, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
-  loadPublicKey, type GroupResult, type HeKeyPair, type Query, type SlotPlan,
+  loadPublicKey, sha256Hex, toBase64, type GroupResult, type HeKeyPair, type Query, type SlotPlan,
 } from '@veilgate/sdk';
 import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
 import { createPooledOracle, type PooledOracle } from '../../gateway/src/demo/oracle.ts';
@@ -36,6 +39,7 @@ import type { GeneratedHospital } from '../../gateway/src/demo/synthetic.ts';
 import { compileAggregate } from '../../gateway/src/datasets/aggregate-sql.ts';
 import { openDatasets, type DatasetEngine } from '../../gateway/src/datasets/duckdb-dataset.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
+import { generateSigningKey, signMessage, verifyMessage } from '../../gateway/src/crypto/ed25519.ts';
 
 // ---------------------------------------------------------------------------------------
 // Scenarios and the query
@@ -160,6 +164,22 @@ interface CryptoTimings {
   addMs: Record<string, Summary>;
   decryptMs: Summary;
   ciphertextBytes: number;
+  /** Per-message costs in the protocol's JS code paths (pure-JS libraries). */
+  ed25519SignMs: Summary;
+  ed25519VerifyMs: Summary;
+  sha256CiphertextMs: Summary;
+  base64EncodeCiphertextMs: Summary;
+  base64DecodeCiphertextMs: Summary;
+}
+
+function timeSync(fn: () => unknown, iterations: number): Summary {
+  const times: number[] = [];
+  for (let i = 0; i < iterations + 2; i++) {
+    const t0 = performance.now();
+    fn();
+    if (i >= 2) times.push(performance.now() - t0);
+  }
+  return summarize(times);
 }
 
 async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoTimings> {
@@ -194,9 +214,112 @@ async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoT
       await decryptSlots(keys.secretKey, sum);
       if (i >= 2) dec.push(performance.now() - t0);
     }
-    return { encryptMs: summarize(enc), addMs, decryptMs: summarize(dec), ciphertextBytes: cts[0]!.length };
+    const ct = cts[0]!;
+    const signing = generateSigningKey();
+    const digest = new Uint8Array(createHash('sha256').update(ct).digest());
+    const signature = signMessage(signing.secretKey, digest);
+    const b64 = toBase64(ct);
+    return {
+      encryptMs: summarize(enc),
+      addMs,
+      decryptMs: summarize(dec),
+      ciphertextBytes: ct.length,
+      ed25519SignMs: timeSync(() => signMessage(signing.secretKey, digest), iterations),
+      ed25519VerifyMs: timeSync(() => verifyMessage(signing.publicKey, digest, signature), iterations),
+      sha256CiphertextMs: timeSync(() => sha256Hex(ct), iterations),
+      base64EncodeCiphertextMs: timeSync(() => toBase64(ct), iterations),
+      base64DecodeCiphertextMs: timeSync(() => fromBase64(b64), iterations),
+    };
   } finally {
     pk.delete();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Where the main thread's time goes (V8 CPU profile of extra federated runs)
+// ---------------------------------------------------------------------------------------
+
+interface ThreadProfile {
+  runs: number;
+  /** Wall time per query (ms) while profiling (the profiler adds some overhead). */
+  wallMsPerQuery: number;
+  /** Main-thread time per query (ms) by category; `idle` = waiting (DuckDB worker threads, sockets). */
+  msPerQuery: Record<string, number>;
+}
+
+const ROOT = resolve('.') + sep;
+
+/** Which part of the stack a frame belongs to (by script URL); undefined = ask its caller. */
+function categoryOf(url: string, functionName: string): string | undefined {
+  if (functionName === '(idle)') return 'idle (waiting: DuckDB threads, sockets)';
+  if (functionName === '(garbage collector)') return 'GC';
+  if (functionName === '(program)') return 'V8/native, unattributed';
+  if (url.startsWith('wasm://') || url.includes('/node-seal/')) return 'BFV: node-seal (WASM)';
+  if (url.includes('/@noble/curves/')) return 'Ed25519: @noble/curves';
+  if (url.includes('/@noble/hashes/')) return 'SHA-256: @noble/hashes';
+  if (url.includes('/@scure/base/')) return 'base64: @scure/base';
+  if (url.includes('/@duckdb/')) return 'DuckDB binding (JS side)';
+  if (url.includes('/canonicalize/')) return 'canonical JSON (canonicalize)';
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + '/node_modules/'.length).split('/');
+    const pkg = rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+    return ['express', 'router', 'body-parser', 'raw-body', 'send', 'finalhandler', 'on-finished', 'type-is', 'content-type', 'qs', 'debug', 'iconv-lite'].includes(pkg ?? '')
+      ? 'express stack'
+      : `deps: ${pkg}`;
+  }
+  if (url.startsWith('node:')) return 'Node core (http, fetch/undici, streams)';
+  const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
+  if (path.startsWith(ROOT)) {
+    const rel = path.slice(ROOT.length);
+    if (rel.startsWith('test/')) return 'benchmark driver';
+    if (rel.startsWith('sdk/src/protocol/')) return 'sdk: plan/decode/canonical';
+    if (rel.startsWith('sdk/')) return 'sdk: other';
+    return 'gateway code';
+  }
+  return undefined;
+}
+
+async function profileMainThread(run: () => Promise<unknown>, runs: number): Promise<ThreadProfile> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) await run();
+    const wall = performance.now() - t0;
+    const { profile } = await session.post('Profiler.stop');
+    const parent = new Map<number, number>();
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const memo = new Map<number, string>();
+    const categorize = (id: number): string => {
+      const cached = memo.get(id);
+      if (cached) return cached;
+      const node = byId.get(id);
+      let cat = node ? categoryOf(node.callFrame.url, node.callFrame.functionName) : undefined;
+      if (!cat) {
+        const p = parent.get(id);
+        // Built-ins (JSON.parse, TypedArray copies, …) have no URL: charge them to the caller.
+        cat = p === undefined || byId.get(p)?.callFrame.functionName === '(root)' ? 'V8 built-ins, no JS caller' : categorize(p);
+      }
+      memo.set(id, cat);
+      return cat;
+    };
+    const totals: Record<string, number> = {};
+    const samples = profile.samples ?? [];
+    const deltas = profile.timeDeltas ?? [];
+    for (let i = 0; i < samples.length; i++) {
+      const cat = categorize(samples[i]!);
+      totals[cat] = (totals[cat] ?? 0) + (deltas[i] ?? 0) / 1000 / runs;
+    }
+    const sorted = Object.fromEntries(Object.entries(totals).sort((a, b) => b[1] - a[1]));
+    return { runs, wallMsPerQuery: wall / runs, msPerQuery: sorted };
+  } finally {
+    await session.post('Profiler.disable').catch(() => {});
+    session.disconnect();
   }
 }
 
@@ -211,7 +334,8 @@ interface ScenarioResult {
   rowsPerNode: number;
   totalRows: number;
   runs: number;
-  setup: { dataSpaceStartMs: number; plaintextLoadMs: number };
+  /** Start of the data space (includes data generation unless `dataCached`), pooled-table load. */
+  setup: { dataCached: boolean; dataSpaceStartMs: number; plaintextLoadMs: number };
   federatedMs: Summary;
   plaintextMs: Summary;
   ratioP50: number;
@@ -235,6 +359,8 @@ interface ScenarioResult {
     nodeSqlConcurrentMs: Summary;
     plaintextSqlMs: Summary;
   };
+  /** Main-thread CPU profile of extra federated runs (not part of the timed runs). */
+  profile?: ThreadProfile;
   peakRssBytes: number;
 }
 
@@ -323,17 +449,33 @@ async function breakdownNodeSql(
   }
 }
 
-async function runScenario(sc: Scenario, options: { runs: number; warmup: number; breakdown: boolean; keys: HeKeyPair }): Promise<ScenarioResult> {
+/** Whether startDataSpace will find this scenario's data already generated (its cache marker). */
+function dataIsCached(dir: string, sc: Scenario): boolean {
+  const marker = resolve(dir, 'data', 'generated.json');
+  if (!existsSync(marker)) return false;
+  try {
+    const saved = JSON.parse(readFileSync(marker, 'utf8')) as { params?: { patients?: number; hospitals?: number; seed?: number } };
+    return saved.params?.patients === sc.patientsPerHospital && saved.params.hospitals === sc.hospitals && saved.params.seed === SEED;
+  } catch {
+    return false;
+  }
+}
+
+async function runScenario(
+  sc: Scenario,
+  options: { runs: number; warmup: number; breakdown: boolean; profileRuns: number; keys: HeKeyPair },
+): Promise<ScenarioResult> {
   const dir = resolve('.veilgate/bench', sc.name);
   log(`\n=== ${sc.name}: ${sc.note} — ${sc.hospitals} nodes × ${sc.patientsPerHospital.toLocaleString('en')} rows ===`);
   const rss = rssSampler();
   let space: DataSpace | undefined;
   let oracle: PooledOracle | undefined;
   try {
+    const dataCached = dataIsCached(dir, sc);
     const t0 = performance.now();
     space = await startDataSpace({ dir, patientsPerHospital: sc.patientsPerHospital, hospitals: sc.hospitals, seed: SEED, port: 0 });
     const dataSpaceStartMs = performance.now() - t0;
-    log(`data space up in ${ms(dataSpaceStartMs)} ms (data generation is cached in ${dir}/data)`);
+    log(`data space up in ${ms(dataSpaceStartMs)} ms (${dataCached ? 'cached data' : 'data generated now'}: ${dir}/data)`);
 
     const t1 = performance.now();
     oracle = await createPooledOracle(space.dataDir, space.hospitals);
@@ -398,7 +540,7 @@ async function runScenario(sc: Scenario, options: { runs: number; warmup: number
       rowsPerNode: sc.patientsPerHospital,
       totalRows: rows,
       runs: options.runs,
-      setup: { dataSpaceStartMs, plaintextLoadMs },
+      setup: { dataCached, dataSpaceStartMs, plaintextLoadMs },
       federatedMs,
       plaintextMs,
       ratioP50: federatedMs.p50 / plaintextMs.p50,
@@ -419,6 +561,15 @@ async function runScenario(sc: Scenario, options: { runs: number; warmup: number
       `federated p50 ${ms(federatedMs.p50)} / p95 ${ms(federatedMs.p95)} ms · plaintext p50 ${ms(plaintextMs.p50)} / p95 ${ms(plaintextMs.p95)} ms` +
         ` · ratio ${result.ratioP50.toFixed(2)} · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : `match (${countCheck.compared} groups)`}`,
     );
+
+    if (options.profileRuns > 0) {
+      result.profile = await profileMainThread(() => client.query(query, { keys: options.keys }), options.profileRuns);
+      const busy = Object.entries(result.profile.msPerQuery).filter(([k]) => !k.startsWith('idle'));
+      log(
+        `main thread per query (${result.profile.runs} profiled runs, ${ms(result.profile.wallMsPerQuery)} ms wall): ` +
+          busy.slice(0, 8).map(([k, v]) => `${k} ${ms(v)}`).join(' · '),
+      );
+    }
 
     const { hospitals, dataDir } = space;
     await space.close();
@@ -461,13 +612,14 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       warmup: { type: 'string' },
       'no-breakdown': { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
       out: { type: 'string', default: '.veilgate/bench/results.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const all = [...SCENARIOS, ...EXTRA_SCENARIOS];
   if (values.help) {
-    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--out file]');
+    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--no-profile] [--out file]');
     log(`scenarios: ${all.map((s) => `${s.name} (${s.note})`).join(', ')}`);
     return;
   }
@@ -492,12 +644,18 @@ async function main(): Promise<void> {
     `encrypt p50 ${ms(crypto.encryptMs.p50)} ms · add 3 p50 ${ms(crypto.addMs['3']!.p50)} ms · add 5 p50 ${ms(crypto.addMs['5']!.p50)} ms` +
       ` · decrypt p50 ${ms(crypto.decryptMs.p50)} ms · ciphertext ${kb(crypto.ciphertextBytes)}`,
   );
+  log(
+    `Ed25519 sign p50 ${ms(crypto.ed25519SignMs.p50)} ms · verify p50 ${ms(crypto.ed25519VerifyMs.p50)} ms` +
+      ` · SHA-256 of a ciphertext p50 ${ms(crypto.sha256CiphertextMs.p50)} ms · base64 enc/dec p50 ${ms(crypto.base64EncodeCiphertextMs.p50)}/${ms(crypto.base64DecodeCiphertextMs.p50)} ms`,
+  );
 
   const results: ScenarioResult[] = [];
   const failures: { scenario: string; error: string }[] = [];
   for (const sc of selected) {
     try {
-      results.push(await runScenario(sc, { runs: runsOverride ?? sc.runs, warmup, breakdown: !values['no-breakdown'], keys }));
+      const runs = runsOverride ?? sc.runs;
+      const profileRuns = values['no-profile'] ? 0 : Math.min(runs, sc.runs >= 30 ? 10 : 5);
+      results.push(await runScenario(sc, { runs, warmup, breakdown: !values['no-breakdown'], profileRuns, keys }));
     } catch (err) {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       console.error(`scenario ${sc.name} failed: ${error}`);

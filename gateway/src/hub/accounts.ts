@@ -53,10 +53,10 @@ export function authenticate(store: StateStore): RequestHandler {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer (\S+)$/i.exec(header);
     if (!match || !API_KEY_PATTERN.test(match[1]!)) {
-      throw new GatewayError('unauthorized', 'missing or malformed API key (Authorization: Bearer vg_…)', { field: 'Authorization' });
+      throw new GatewayError('unauthorized', 'Authorization: missing or malformed API key (expected Bearer vg_…)', { field: 'Authorization' });
     }
     const account = await store.findAccountByKeyHash(hashApiKey(match[1]!));
-    if (!account) throw new GatewayError('unauthorized', 'unknown API key', { field: 'Authorization' });
+    if (!account) throw new GatewayError('unauthorized', 'Authorization: unknown API key', { field: 'Authorization' });
     res.locals.account = account;
     next();
   };

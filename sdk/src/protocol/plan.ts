@@ -50,7 +50,7 @@ function requireEdges(edges: number[], field: string): void {
   for (let i = 0; i < edges.length; i++) {
     if (!Number.isFinite(edges[i])) throw new QueryValidationError('invalid_bins', `${field}[${i}]: edges must be finite numbers`, `${field}[${i}]`);
     if (i > 0 && !(edges[i]! > edges[i - 1]!)) {
-      throw new QueryValidationError('invalid_bins', `${field}: edges must be strictly increasing (at index ${i})`, `${field}[${i}]`);
+      throw new QueryValidationError('invalid_bins', `${field}[${i}]: edges must be strictly increasing`, `${field}[${i}]`);
     }
   }
   if (edges.length < 2) throw new QueryValidationError('invalid_bins', `${field}: at least two edges (one bin) are needed`, field);
@@ -97,7 +97,7 @@ export function validateFilter(filter: Filter, byName: Map<string, DataElement>,
         if (v !== undefined && !Number.isFinite(v)) throw new QueryValidationError('invalid_request', `${field}.${k} must be finite`, `${field}.${k}`);
       }
       if (filter.min !== undefined && filter.max !== undefined && filter.min > filter.max) {
-        throw new QueryValidationError('invalid_request', `${field}: min is greater than max`, `${field}.min`);
+        throw new QueryValidationError('invalid_request', `${field}.min is greater than ${field}.max`, `${field}.min`);
       }
       return;
     }

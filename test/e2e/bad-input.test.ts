@@ -1,0 +1,128 @@
+/**
+ * Bad input at the hub: every case gets the status the spec declares, a stable `code`, a
+ * message naming the field, and leaves nothing behind. Sent over real HTTP to a running hub.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { ApiError, generateHeKeyPair, toBase64 } from '@veilgate/sdk';
+import { startTestSpace, type TestSpace } from '../support/space.ts';
+
+let t: TestSpace;
+beforeAll(async () => {
+  t = await startTestSpace({ patientsPerHospital: 300 });
+});
+afterAll(async () => t?.close());
+
+async function post(path: string, body: string | object, options: { apiKey?: string | null; type?: string } = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const apiKey = options.apiKey === undefined ? t.space.accounts.researcher : options.apiKey;
+  const res = await fetch(`${t.space.hubUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': options.type ?? 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+const query = (q: object) => ({ keyId: t.keys.keyId, query: { datasets: [t.datasets[0]], aggregates: [{ op: 'count' }], ...q } });
+
+describe('POST /v1/queries with bad input', () => {
+  const cases: [string, { given: () => Parameters<typeof post>; want: { status: number; code: string; field?: string } }][] = [
+    ['malformed JSON', { given: () => ['/v1/queries', '{"keyId": '], want: { status: 400, code: 'invalid_json' } }],
+    ['a body over the size limit', { given: () => ['/v1/queries', JSON.stringify({ pad: 'x'.repeat(3_000_000) })], want: { status: 413, code: 'payload_too_large' } }],
+    ['not JSON at all (text/plain)', { given: () => ['/v1/queries', 'count please', { type: 'text/plain' }], want: { status: 415, code: 'unsupported_media_type', field: 'body' } }],
+    ['a missing field', { given: () => ['/v1/queries', { keyId: t.keys.keyId }], want: { status: 400, code: 'invalid_request', field: 'query' } }],
+    ['a wrong type', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'mean', element: 42 }] })], want: { status: 400, code: 'invalid_request', field: 'query.aggregates[0].element' } }],
+    ['an unknown operation', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'median', element: 'age' }] })], want: { status: 400, code: 'invalid_request', field: 'query.aggregates[0].op' } }],
+    ['an extra property', { given: () => ['/v1/queries', query({ limit: 10 })], want: { status: 400, code: 'invalid_request', field: 'query.limit' } }],
+    ['an unknown dataset', { given: () => ['/v1/queries', query({ datasets: ['nowhere.cohort'] })], want: { status: 400, code: 'unknown_dataset', field: 'query.datasets[0]' } }],
+    ['an unknown element', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'mean', element: 'cholesterol' }] })], want: { status: 400, code: 'unknown_element', field: 'query.aggregates[0].element' } }],
+    ['an unknown element in a filter', { given: () => ['/v1/queries', query({ filter: { op: 'and', filters: [{ op: 'isNull', element: 'egfr' }] } })], want: { status: 400, code: 'unknown_element', field: 'query.filter.filters[0].element' } }],
+    ['a statistic on a categorical element', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'mean', element: 'sex' }] })], want: { status: 400, code: 'wrong_element_type', field: 'query.aggregates[0].element' } }],
+    ['a number compared with a code', { given: () => ['/v1/queries', query({ filter: { op: 'eq', element: 'sex', value: 1 } })], want: { status: 400, code: 'wrong_element_type', field: 'query.filter.value' } }],
+    ['a code not in the code list', { given: () => ['/v1/queries', query({ filter: { op: 'in', element: 'smoking', values: ['never', 'vaping'] } })], want: { status: 400, code: 'unknown_code', field: 'query.filter.values[1]' } }],
+    ['a numeric grouping without buckets', { given: () => ['/v1/queries', query({ groupBy: [{ element: 'age' }] })], want: { status: 400, code: 'wrong_element_type', field: 'query.groupBy[0].buckets' } }],
+    ['empty bins (one edge)', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'histogram', element: 'bmi', bins: [20] }] })], want: { status: 400, code: 'invalid_request', field: 'query.aggregates[0].bins' } }],
+    ['bins out of order', { given: () => ['/v1/queries', query({ aggregates: [{ op: 'histogram', element: 'bmi', bins: [20, 30, 25] }] })], want: { status: 400, code: 'invalid_bins', field: 'query.aggregates[0].bins[2]' } }],
+    ['too many groups', {
+      given: () => ['/v1/queries', query({ groupBy: [{ element: 'sex' }, { element: 'age', buckets: Array.from({ length: 65 }, (_, i) => i) }, { element: 'systolic_bp', buckets: Array.from({ length: 65 }, (_, i) => 60 + 3 * i) }] })],
+      want: { status: 400, code: 'too_many_groups', field: 'query.groupBy[2]' },
+    }],
+    ['a range with min above max', { given: () => ['/v1/queries', query({ filter: { op: 'range', element: 'age', min: 70, max: 20 } })], want: { status: 400, code: 'invalid_request', field: 'query.filter.min' } }],
+    ['a key id that is not registered', { given: () => ['/v1/queries', { ...query({}), keyId: 'ab'.repeat(32) }], want: { status: 404, code: 'unknown_key', field: 'keyId' } }],
+    ['a malformed key id', { given: () => ['/v1/queries', { ...query({}), keyId: 'xyz' }], want: { status: 400, code: 'invalid_request', field: 'keyId' } }],
+    ['no credentials', { given: () => ['/v1/queries', query({}), { apiKey: null }], want: { status: 401, code: 'unauthorized', field: 'Authorization' } }],
+    ['an unknown API key', { given: () => ['/v1/queries', query({}), { apiKey: `vg_${'A'.repeat(43)}` }], want: { status: 401, code: 'unauthorized', field: 'Authorization' } }],
+  ];
+
+  it.each(cases)('%s', async (_name, { given, want }) => {
+    const res = await post(...given());
+    expect(res.status).toBe(want.status);
+    expect(res.body.code).toBe(want.code);
+    if (want.field) {
+      expect(res.body.field).toBe(want.field);
+      expect(res.body.message).toContain(want.field);
+    }
+    expect(Object.keys(res.body).every((k) => ['code', 'message', 'field', 'node'].includes(k))).toBe(true);
+    if (want.status === 401) expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
+
+  it('an auditor may not run queries (403)', async () => {
+    const res = await post('/v1/queries', query({}), { apiKey: t.space.accounts.auditor });
+    expect(res).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+  });
+
+  it('rejected queries leave no record behind', async () => {
+    const res = await post('/v1/queries', query({ datasets: ['nowhere.cohort'] }));
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body)).not.toMatch(/q_[A-Za-z0-9_-]{16,}/);
+  });
+});
+
+describe('keys', () => {
+  it.each([
+    ['random bytes', () => toBase64(randomBytes(4096))],
+    ['a ciphertext-sized blob', () => toBase64(randomBytes(131_200))],
+  ])('registering %s as a public key is refused (400 invalid_public_key)', async (_name, blob) => {
+    const res = await post('/v1/keys', { publicKey: blob() });
+    expect(res).toMatchObject({ status: 400, body: { code: 'invalid_public_key', field: 'publicKey' } });
+  });
+
+  it('a key already registered by another researcher is refused', async () => {
+    const admin = await post('/v1/accounts', { name: 'second researcher', role: 'researcher' }, { apiKey: t.space.accounts.admin });
+    expect(admin.status).toBe(201);
+    const res = await post('/v1/keys', { publicKey: toBase64(t.keys.publicKey) }, { apiKey: admin.body.apiKey });
+    expect(res).toMatchObject({ status: 400, body: { code: 'invalid_public_key' } });
+  });
+
+  it('another researcher cannot query under my key (404 unknown_key)', async () => {
+    const other = await post('/v1/accounts', { name: 'third researcher', role: 'researcher' }, { apiKey: t.space.accounts.admin });
+    const res = await post('/v1/queries', query({}), { apiKey: other.body.apiKey });
+    expect(res).toMatchObject({ status: 404, body: { code: 'unknown_key', field: 'keyId' } });
+  });
+
+  it('only admins create accounts; operators must name a registered node', async () => {
+    expect((await post('/v1/accounts', { name: 'x', role: 'admin' })).body.code).toBe('forbidden');
+    expect((await post('/v1/accounts', { name: 'op', role: 'operator' }, { apiKey: t.space.accounts.admin })).body).toMatchObject({ code: 'invalid_request', field: 'node' });
+    expect((await post('/v1/accounts', { name: 'op', role: 'operator', node: 'hosp-zz' }, { apiKey: t.space.accounts.admin })).body).toMatchObject({ code: 'invalid_request', field: 'node' });
+  });
+});
+
+describe('routes', () => {
+  it('an unknown route is 404 not_found', async () => {
+    const res = await fetch(`${t.space.hubUrl}/v1/rows`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).code).toBe('not_found');
+  });
+
+  it('the SDK raises ApiError with the code and field', async () => {
+    const err = await t.client.query({ datasets: ['nowhere.cohort'], aggregates: [{ op: 'count' }] }, { keys: t.keys }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ code: 'unknown_dataset', status: 400, field: 'query.datasets[0]' });
+  });
+
+  it('a freshly generated key must be registered before use', async () => {
+    const keys = await generateHeKeyPair();
+    const err = await t.client.query({ datasets: [t.datasets[0]!], aggregates: [{ op: 'count' }] }, { keys }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unknown_key', status: 404 });
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Faults between hub and nodes: a node that is down, slower than the timeout, or whose
+ * contribution does not verify. Each gets a clear 502/504 naming the node, the query is
+ * recorded as failed (nothing half done), the rejection is logged, and the hub goes on.
+ * Real nodes sit behind a misbehaving proxy; a second hub is pointed at the proxies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import {
+  ApiError, VeilgateClient, contributionDigest, decodeContribution, encodeContribution, sha256Hex, type Query,
+} from '@veilgate/sdk';
+import { createAccount } from '../../gateway/src/hub/accounts.ts';
+import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
+import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
+import { startHub, type HubConfig, type NodeConfig } from '../../gateway/src/server/config.ts';
+import { startTestSpace, type TestSpace } from '../support/space.ts';
+import { startNodeProxy, type ProxyFaults } from '../support/node-proxy.ts';
+
+let t: TestSpace;
+let hubConfig: HubConfig;
+const nodeSecrets: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await startTestSpace({ patientsPerHospital: 300 });
+  hubConfig = JSON.parse(readFileSync(join(t.dir, 'hub.json'), 'utf8')) as HubConfig;
+  for (const f of readdirSync(join(t.dir, 'nodes'))) {
+    const c = JSON.parse(readFileSync(join(t.dir, 'nodes', f), 'utf8')) as NodeConfig;
+    nodeSecrets[c.id] = c.signingKey;
+  }
+});
+afterAll(async () => t?.close());
+
+/** A second hub whose route to `faulty` goes through a misbehaving proxy. */
+async function hubWithFaultyNode(faulty: string, faults: ProxyFaults, fanOutTimeoutMs = 5_000) {
+  const target = hubConfig.nodes.find((n) => n.id === faulty)!;
+  const proxy = await startNodeProxy(target.url, faults);
+  const lines: string[] = [];
+  const storePath = join(t.dir, `faulty-${faulty}-${Date.now()}.sqlite`);
+  const hub = await startHub(
+    { ...hubConfig, port: 0, store: storePath, fanOutTimeoutMs, nodes: hubConfig.nodes.map((n) => (n.id === faulty ? { ...n, url: proxy.url } : n)) },
+    loadDictionary(),
+    { log: (line) => lines.push(line) },
+  );
+  const { apiKey } = await createAccount(hub.store, { name: 'researcher', role: 'researcher' });
+  const client = new VeilgateClient({ baseUrl: hub.url, apiKey });
+  await client.registerKey(t.keys);
+  return {
+    client, lines, proxy,
+    queries: () => {
+      const db = new DatabaseSync(storePath, { readOnly: true });
+      try {
+        return db.prepare('SELECT status, error_code FROM queries').all();
+      } finally {
+        db.close();
+      }
+    },
+    close: async () => {
+      await hub.close();
+      await proxy.close();
+    },
+  };
+}
+
+const everyDataset = (): Query => ({ datasets: t.datasets, groupBy: [{ element: 'sex' }], aggregates: [{ op: 'count' }, { op: 'mean', element: 'bmi' }] });
+
+/** Rewrites a contribution: `edit` may change the header and ciphertexts; `resign` signs again with the node's real key. */
+function rewrite(node: string, edit: (h: any, cts: Uint8Array[]) => void, resign: boolean): (envelope: Uint8Array) => Uint8Array {
+  return (envelope) => {
+    const { header, ciphertexts } = decodeContribution(envelope);
+    const cts = ciphertexts.map((c) => c.slice());
+    const h = structuredClone(header);
+    edit(h, cts);
+    if (resign) {
+      h.ciphertextSha256 = cts.map(sha256Hex);
+      h.signature = signMessage(nodeSecrets[node]!, contributionDigest(h));
+    }
+    return encodeContribution(h, cts);
+  };
+}
+
+describe('a node that fails during the fan-out', () => {
+  const cases: [string, { node: string; faults: () => ProxyFaults; timeoutMs?: number; before?: (p: { close(): Promise<void> }) => Promise<void>; want: { status: number; code: string } }][] = [
+    ['is down', { node: 'hosp-c', faults: () => ({}), before: (proxy) => proxy.close(), want: { status: 502, code: 'node_unavailable' } }],
+    ['is slower than the timeout', { node: 'hosp-b', faults: () => ({ delayMs: 3_000 }), timeoutMs: 400, want: { status: 504, code: 'node_timeout' } }],
+    ['sends a ciphertext altered in transit', { node: 'hosp-a', faults: () => ({ mutate: rewrite('hosp-a', (_h, cts) => { cts[0]![1000] ^= 1; }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
+    ['sends a forged signature', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.signature = signMessage(nodeSecrets['hosp-a']!, contributionDigest(h)); }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
+    ['claims another node\'s identity', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.node = 'hosp-a'; }, true) }), want: { status: 502, code: 'node_signature_invalid' } }],
+    ['signs a ciphertext that is not valid SEAL', { node: 'hosp-c', faults: () => ({ mutate: rewrite('hosp-c', (_h, cts) => { cts[0]!.fill(0xff, 200, 4000); }, true) }), want: { status: 502, code: 'node_ciphertext_invalid' } }],
+    ['answers with garbage', { node: 'hosp-a', faults: () => ({ mutate: () => new TextEncoder().encode('<html>oops</html>') }), want: { status: 502, code: 'node_error' } }],
+  ];
+
+  it.each(cases)('%s', async (_name, c) => {
+    const hub = await hubWithFaultyNode(c.node, c.faults(), c.timeoutMs);
+    try {
+      await hub.client.catalog(); // the catalog is gathered while the node still answers
+      if (c.before) await c.before(hub.proxy);
+      const err = await hub.client.query(everyDataset(), { keys: t.keys }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status: c.want.status, code: c.want.code, node: c.node });
+      expect((err as ApiError).message).toContain(c.node);
+      // Nothing half done: the query is recorded as failed with the code, and the rejection logged.
+      expect(hub.queries()).toEqual([{ status: 'failed', error_code: c.want.code }]);
+      expect(hub.lines.some((l) => l.includes('failed') && l.includes(c.want.code) && l.includes(`node=${c.node}`))).toBe(true);
+      // The hub goes on: a query that avoids the faulty node succeeds.
+      const healthy = t.datasets.filter((d) => t.datasetHospital[d] !== c.node);
+      const ok = await hub.client.query({ datasets: healthy, aggregates: [{ op: 'count' }] }, { keys: t.keys });
+      expect(ok.groups[0]!.count).toBeGreaterThan(0);
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
+describe('what the hub logs and answers never carries data', () => {
+  it('no API key, ciphertext or aggregate value in any log line', async () => {
+    const outcome = await t.client.query(everyDataset(), { keys: t.keys });
+    const text = t.lines.join('\n');
+    expect(text).not.toContain(t.space.accounts.researcher);
+    expect(text).not.toMatch(/[A-Za-z0-9+/]{200,}/); // no base64 blobs
+    for (const g of outcome.groups) {
+      const mean = g.aggregates[1];
+      if (mean?.op === 'mean' && mean.value !== null) expect(text).not.toContain(mean.value.toFixed(3));
+    }
+  });
+});
