@@ -8,6 +8,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Filter, PlanColumn, Query, SlotPlan } from '@veilgate/sdk';
 import { ident, numberLiteral } from './sql-text.ts';
+import { codeIndexColumn, offsetColumn } from './duckdb-dataset.ts';
 
 /** A statement and its positional parameters ($1, $2, …). */
 export interface CompiledSql {
@@ -51,34 +52,43 @@ function intervalSql(column: string, lower: number, upper: number, last: boolean
   return `${column} >= ${numberLiteral(lower)} AND ${column} ${last ? '<=' : '<'} ${numberLiteral(upper)}`;
 }
 
-function groupIndexSql(plan: SlotPlan, p: Params): string {
+function groupIndexSql(plan: SlotPlan): string {
   if (plan.groupings.length === 0) return '0';
   let stride = 1;
   const terms: string[] = [];
   for (let i = plan.groupings.length - 1; i >= 0; i--) {
     const g = plan.groupings[i]!;
-    const column = ident(g.element);
-    let arms: string[];
     if (g.codes) {
-      arms = g.codes.map((code, level) => `WHEN ${column} = ${p.add(code)} THEN ${level}`);
+      // The plan's codes are the node's own dictionary's (it re-planned), in the order of the
+      // precomputed code index; a missing or unmapped code is NULL and joins no group.
+      terms.push(`${ident(codeIndexColumn(g.element))} * ${stride}`);
     } else {
+      // Bucket index = number of inner edges at or below x, for x in [e0, e_last]; NULL
+      // outside. Boolean sums vectorise better in DuckDB than a CASE chain.
       const edges = g.buckets!;
-      arms = edges.slice(1).map((upper, level) => `WHEN ${intervalSql(column, edges[level]!, upper, level === edges.length - 2)} THEN ${level}`);
+      const column = ident(g.element);
+      const inner = edges.slice(1, -1).map((e) => `(${column} >= ${numberLiteral(e)})::INTEGER`);
+      const index = inner.length ? inner.join(' + ') : '0';
+      terms.push(`(CASE WHEN ${column} >= ${numberLiteral(edges[0]!)} AND ${column} <= ${numberLiteral(edges.at(-1)!)} THEN ${index} END) * ${stride}`);
     }
-    terms.push(`(CASE ${arms.join(' ')} END) * ${stride}`);
     stride *= g.labels.length;
   }
   return terms.join(' + ');
 }
 
-function fixedPointSql(plan: SlotPlan, element: string): string {
+/**
+ * u = clamp(round(x · scale), lo, hi) − lo ∈ [0, hi − lo] (protocol.md §3), precomputed at
+ * load in the table's `__u_<element>` column. The node re-derives the plan from its own
+ * dictionary, so the plan's lo/hi are the ones the column was built with. u² stays in BIGINT
+ * when (hi − lo)² < 2^62, else it is widened to HUGEINT so that it cannot overflow.
+ */
+function offsetSql(plan: SlotPlan, element: string, power: number): string {
   const e = plan.elements.find((x) => x.name === element);
   if (!e) throw new Error(`plan has no encoding for ${element}`);
-  // u = clamp(round(x · scale), lo, hi) − lo ∈ [0, hi − lo] (protocol.md §3), as HUGEINT so
-  // that u² cannot overflow whatever the declared range.
-  // A missing value stays NULL (sum and count skip it): DuckDB's greatest() would turn it into lo.
-  const v = `CAST(round(${ident(element)} * ${e.scale}) AS HUGEINT)`;
-  return `(CASE WHEN ${v} < ${e.lo} THEN ${e.lo}::HUGEINT WHEN ${v} > ${e.hi} THEN ${e.hi}::HUGEINT ELSE ${v} END - ${e.lo}::HUGEINT)`;
+  const u = ident(offsetColumn(element));
+  if (power === 1) return u;
+  const range = BigInt(e.hi) - BigInt(e.lo);
+  return range * range < 2n ** 62n ? `(${u} * ${u})` : `(CAST(${u} AS HUGEINT) * ${u})`;
 }
 
 function columnSql(plan: SlotPlan, column: PlanColumn): string {
@@ -88,15 +98,14 @@ function columnSql(plan: SlotPlan, column: PlanColumn): string {
     case 'present':
       return `count(${ident(column.element!)})`;
     case 'power': {
-      const u = fixedPointSql(plan, column.element!);
-      const value = column.power === 2 ? `(${u} * ${u})` : u;
+      const value = offsetSql(plan, column.element!, column.power ?? 1);
       if (!column.limbBits) return `sum(${value})`;
       const shift = column.limb! * column.limbBits;
       const mask = (1n << BigInt(column.limbBits)) - 1n;
-      return `sum((${value} >> ${shift}) & ${mask}::HUGEINT)`;
+      return `sum((${value} >> ${shift}) & ${mask})`;
     }
     case 'bin':
-      return `count(*) FILTER (WHERE ${intervalSql(ident(column.element!), column.lower!, column.upper!, column.closed === true)})`;
+      return `sum((${intervalSql(ident(column.element!), column.lower!, column.upper!, column.closed === true)})::INTEGER)`;
   }
 }
 
@@ -110,9 +119,10 @@ function columnSql(plan: SlotPlan, column: PlanColumn): string {
  */
 export function compileAggregate(query: Query, plan: SlotPlan, table: string): CompiledSql {
   const p = new Params();
-  const g = groupIndexSql(plan, p);
+  const g = groupIndexSql(plan);
   const where = query.filter ? `WHERE ${filterSql(query.filter, p)}` : '';
+  // DuckDB lets WHERE refer to the select-list alias `g`; the filter's parameters come first.
   const columns = plan.columns.map((c, i) => `${columnSql(plan, c)} AS c${i}`);
-  const sql = `SELECT g, ${columns.join(', ')} FROM (SELECT *, ${g} AS g FROM ${ident(table)} ${where}) WHERE g IS NOT NULL GROUP BY g ORDER BY g`;
+  const sql = `SELECT ${g} AS g, ${columns.join(', ')} FROM ${ident(table)} ${where ? `${where} AND` : 'WHERE'} g IS NOT NULL GROUP BY g`;
   return { sql, params: p.values };
 }

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import type { DataElement } from '@veilgate/sdk';
+import { fixedPointOf, type DataElement } from '@veilgate/sdk';
 import type { DatasetConfig, ElementMapping } from './config.ts';
 import { ident, literal, numberLiteral } from './sql-text.ts';
 
@@ -23,6 +23,18 @@ export interface LoadedDataset {
 
 /** The subject-id column of every standardised table. */
 export const SUBJECT_COLUMN = '__subject';
+
+/**
+ * Derived columns computed once at load so that queries only add integers:
+ * `__u_<element>` = clamp(round(x · scale), lo, hi) − lo (protocol.md §3, NULL when missing),
+ * `__c_<element>` = index of the code in the dictionary's code list (NULL when missing).
+ */
+export function offsetColumn(element: string): string {
+  return `__u_${element}`;
+}
+export function codeIndexColumn(element: string): string {
+  return `__c_${element}`;
+}
 
 /** The smallest 1- or 2-significant-figure bound ≥ n (e.g. 100 000 → 100 000, 123 456 → 130 000). */
 export function roundUpBound(n: number): number {
@@ -70,6 +82,20 @@ function elementSql(element: DataElement, mapping: ElementMapping): string {
   return `round(CAST(${column} AS DOUBLE) * ${numberLiteral(scale)} + ${numberLiteral(offset)}, ${element.precision})`;
 }
 
+/** The derived integer column of an element (see `offsetColumn`, `codeIndexColumn`). */
+function derivedSql(element: DataElement): string {
+  const x = ident(element.name);
+  if (element.type === 'categorical') {
+    const arms = element.codes.map((code, i) => `WHEN ${literal(code)} THEN ${i}`).join(' ');
+    return `CAST(CASE ${x} ${arms} END AS UTINYINT) AS ${ident(codeIndexColumn(element.name))}`;
+  }
+  const { scale, lo, hi } = fixedPointOf(element);
+  const v = `CAST(round(${x} * ${scale}) AS HUGEINT)`;
+  // CASE rather than least/greatest: DuckDB's greatest(NULL, lo) is lo, and a missing value
+  // must stay missing (sums and counts skip it).
+  return `CAST(CASE WHEN ${v} < ${lo} THEN ${lo} WHEN ${v} > ${hi} THEN ${hi} ELSE ${v} END - ${lo} AS BIGINT) AS ${ident(offsetColumn(element.name))}`;
+}
+
 /** A node's datasets inside one DuckDB instance. */
 export interface DatasetEngine {
   datasets: Map<string, LoadedDataset>;
@@ -84,8 +110,8 @@ export interface DatasetEngine {
  * @example
  * const engine = await openDatasets(configs, '.veilgate/data', loadDictionary());
  */
-export async function openDatasets(configs: DatasetConfig[], dataDir: string, dictionary: DataElement[]): Promise<DatasetEngine> {
-  const instance = await DuckDBInstance.create(':memory:');
+export async function openDatasets(configs: DatasetConfig[], dataDir: string, dictionary: DataElement[], options: { threads?: number } = {}): Promise<DatasetEngine> {
+  const instance = await DuckDBInstance.create(':memory:', options.threads ? { threads: String(options.threads) } : {});
   const connection = await instance.connect();
   const byName = new Map(dictionary.map((e) => [e.name, e]));
   const datasets = new Map<string, LoadedDataset>();
@@ -94,12 +120,14 @@ export async function openDatasets(configs: DatasetConfig[], dataDir: string, di
     const source = sourceSql(config, dataDir, `src_${i}`);
     if (source.attach) await connection.run(source.attach);
     const columns = [`CAST(${ident(config.subjectColumn)} AS VARCHAR) AS ${ident(SUBJECT_COLUMN)}`];
+    const derived: string[] = [];
     for (const [name, mapping] of Object.entries(config.elements)) {
       const element = byName.get(name);
       if (!element) throw new Error(`dataset ${config.id}: maps unknown element ${name}`);
       columns.push(`${elementSql(element, mapping)} AS ${ident(name)}`);
+      derived.push(derivedSql(element));
     }
-    await connection.run(`CREATE TABLE ${ident(table)} AS SELECT ${columns.join(', ')} FROM ${source.from}`);
+    await connection.run(`CREATE TABLE ${ident(table)} AS SELECT *, ${derived.join(', ')} FROM (SELECT ${columns.join(', ')} FROM ${source.from})`);
     if (source.attach) await connection.run(`DETACH ${ident(`src_${i}`)}`);
     const reader = await connection.runAndReadAll(`SELECT count(*) AS n FROM ${ident(table)}`);
     const rowCount = Number(reader.getRowObjects()[0]!.n);

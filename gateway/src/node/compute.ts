@@ -58,6 +58,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     throw new GatewayError('invalid_request', 'plan does not match the query under this node\'s dictionary and parameters', { field: 'plan' });
   }
   const publicKey = await ctx.publicKey(request.keyId);
+  const sqlStart = performance.now();
 
   const slots = Array.from({ length: plan.ciphertextCount }, () => new BigUint64Array(he.slotCount));
   const width = plan.columns.length;
@@ -83,6 +84,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
       }
     }
   }
+  const encryptStart = performance.now();
   const ciphertexts: Uint8Array[] = [];
   for (const vector of slots) ciphertexts.push(await encryptSlots(publicKey, vector));
   const claims: ContributionClaims = {
@@ -96,6 +98,8 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     suppressed,
   };
   const signature = signMessage(ctx.signingKey, contributionDigest(claims));
-  ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length}`);
+  const sqlMs = (encryptStart - sqlStart).toFixed(1);
+  const encryptMs = (performance.now() - encryptStart).toFixed(1);
+  ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length} sql_ms=${sqlMs} encrypt_ms=${encryptMs}`);
   return encodeContribution({ ...claims, signature }, ciphertexts);
 }
