@@ -27,7 +27,7 @@ export async function startNodeProxy(target: string, faults: ProxyFaults): Promi
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
     try {
       const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}) });
-      let body = new Uint8Array(await upstream.arrayBuffer());
+      let body: Uint8Array = new Uint8Array(await upstream.arrayBuffer());
       if (req.url === '/v1/compute') {
         if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
         if (faults.mutate && upstream.ok) body = faults.mutate(body);

@@ -16,6 +16,8 @@ const SPEC_ID = 'https://veilgate.dev/spec/openapi.json';
 
 interface Operation {
   method: 'get' | 'post' | 'put' | 'delete' | 'patch';
+  /** JSON response schemas by status code. */
+  responses: Map<string, ValidateFunction>;
   /** Names of the security schemes that apply (the spec's global default when unset). */
   security: string[];
   path: string;
@@ -53,8 +55,14 @@ function buildOperations(): Map<string, Operation> {
         : undefined;
       const bodySchema = op.requestBody?.content?.['application/json']?.schema;
       const body = bodySchema ? ajv.compile(rebase(bodySchema) as object) : undefined;
+      const responses = new Map<string, ValidateFunction>();
+      for (const [status, response] of Object.entries((op.responses ?? {}) as Record<string, any>)) {
+        const resolved = response.$ref ? resolveRef(spec, response.$ref) : response;
+        const schema = resolved?.content?.['application/json']?.schema;
+        if (schema) responses.set(status, ajv.compile(rebase(schema) as object));
+      }
       const security = ((op.security ?? spec.security ?? []) as Record<string, unknown>[]).flatMap((r) => Object.keys(r));
-      result.set(op.operationId, { method, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body });
+      result.set(op.operationId, { method, responses, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body });
     }
   }
   return result;
@@ -139,6 +147,30 @@ export function mountOperation(router: Router, operationId: string, security: Se
     next();
   };
   router[op.method](op.expressPath, ...guards, validate, ...handlers);
+  mounted.add(operationId);
+}
+
+const mounted = new Set<string>();
+
+/** Operation ids mounted so far in this process, and every operation id of the spec. */
+export function operationCoverage(): { mounted: string[]; declared: string[] } {
+  operations ??= buildOperations();
+  return { mounted: [...mounted].sort(), declared: [...operations.keys()].sort() };
+}
+
+/**
+ * Checks a JSON response body against the spec's schema for that operation and status;
+ * returns the Ajv error text, or undefined when it conforms. For tests that keep the code
+ * and the document in step.
+ *
+ * @example
+ * expect(responseProblem('runQuery', 200, body)).toBeUndefined();
+ */
+export function responseProblem(operationId: string, status: number, body: unknown): string | undefined {
+  operations ??= buildOperations();
+  const validate = operations.get(operationId)?.responses.get(String(status));
+  if (!validate) return `spec declares no JSON response ${status} for ${operationId}`;
+  return validate(body) ? undefined : ajv!.errorsText(validate.errors);
 }
 
 /**

@@ -221,7 +221,13 @@ export interface components {
             role: components["schemas"]["Role"];
             node?: components["schemas"]["NodeId"];
         };
-        CreatedAccount: components["schemas"]["Account"] & {
+        CreatedAccount: {
+            id: string;
+            name: string;
+            role: components["schemas"]["Role"];
+            node?: string;
+            /** Format: date-time */
+            createdAt: string;
             /** @description Shown once. Only its SHA-256 is stored. */
             apiKey: string;
         };
@@ -297,7 +303,11 @@ export interface components {
             createdAt: string;
             params: components["schemas"]["HeParameters"];
         };
-        HeKeyWithMaterial: components["schemas"]["HeKey"] & {
+        HeKeyWithMaterial: {
+            keyId: components["schemas"]["KeyId"];
+            /** Format: date-time */
+            createdAt: string;
+            params: components["schemas"]["HeParameters"];
             publicKey: string;
         };
         Scalar: string | number;
