@@ -66,7 +66,6 @@ describe('random datasets (fast-check over seeds, sizes and hospital counts)', (
     await fc.assert(
       fc.asyncProperty(
         fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), patients: fc.integer({ min: 10, max: 400 }), hospitals: fc.integer({ min: 1, max: 4 }) }),
-        fc.infiniteStream(fc.constant(null)),
         async ({ seed, patients, hospitals }) => {
           const t = await startTestSpace({ patientsPerHospital: patients, hospitals, seed });
           try {

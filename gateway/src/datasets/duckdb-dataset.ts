@@ -87,7 +87,7 @@ function derivedSql(element: DataElement): string {
   const x = ident(element.name);
   if (element.type === 'categorical') {
     const arms = element.codes.map((code, i) => `WHEN ${literal(code)} THEN ${i}`).join(' ');
-    return `CAST(CASE ${x} ${arms} END AS UTINYINT) AS ${ident(codeIndexColumn(element.name))}`;
+    return `CAST(CASE ${x} ${arms} END AS INTEGER) AS ${ident(codeIndexColumn(element.name))}`;
   }
   const { scale, lo, hi } = fixedPointOf(element);
   const v = `CAST(round(${x} * ${scale}) AS HUGEINT)`;

@@ -50,9 +50,11 @@ export async function loadCiphertext(bytes: Uint8Array): Promise<Ciphertext> {
   }
   const lastLevel = he.context.lastContextData().chainIndex();
   const level = he.context.getContextData(ct.parmsId()).chainIndex();
-  if (ct.size() !== 2 || level !== lastLevel) {
+  // BFV ciphertexts are never in NTT form in SEAL; one flagged so loads (the flag is a
+  // header byte) but makes add/decrypt abort inside SEAL. Refuse it here, typed.
+  if (ct.size() !== 2 || level !== lastLevel || ct.isNttForm() || ct.isTransparent()) {
     ct.delete();
-    throw new HeMaterialError('invalid_ciphertext', 'ciphertext is not a fresh 2-component ciphertext at the last level');
+    throw new HeMaterialError('invalid_ciphertext', 'ciphertext is not a fresh 2-component BFV ciphertext at the last level');
   }
   return ct;
 }

@@ -109,11 +109,18 @@ export function importKeyPair(json: string): HeKeyPair {
   } catch (cause) {
     throw new HeMaterialError('invalid_secret_key', 'key file is not JSON', cause);
   }
-  if (typeof parsed.publicKey !== 'string' || typeof parsed.secretKey !== 'string') {
+  if (typeof parsed !== 'object' || parsed === null || typeof parsed.publicKey !== 'string' || typeof parsed.secretKey !== 'string') {
     throw new HeMaterialError('invalid_secret_key', 'key file lacks publicKey or secretKey');
   }
-  const publicKey = fromBase64(parsed.publicKey);
+  let publicKey: Uint8Array;
+  let secretKey: Uint8Array;
+  try {
+    publicKey = fromBase64(parsed.publicKey);
+    secretKey = fromBase64(parsed.secretKey);
+  } catch (cause) {
+    throw new HeMaterialError('invalid_secret_key', 'key file publicKey or secretKey is not base64', cause);
+  }
   const keyId = heKeyId(publicKey);
   if (parsed.keyId !== undefined && parsed.keyId !== keyId) throw new HeMaterialError('invalid_secret_key', 'key file keyId does not match its public key');
-  return { keyId, publicKey, secretKey: fromBase64(parsed.secretKey) };
+  return { keyId, publicKey, secretKey };
 }

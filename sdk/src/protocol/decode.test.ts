@@ -12,7 +12,7 @@ import { loadHe } from '../he/params.ts';
 import { centerResidue, decodeResult, type AggregateValue, type GroupResult } from './decode.ts';
 import type { DataElement, NumericElement } from './elements.ts';
 import { planQuery } from './plan.ts';
-import type { Query, SlotPlan, Suppression } from './query.ts';
+import type { Aggregate, Query, SlotPlan, Suppression } from './query.ts';
 
 const DICTIONARY = (parse(readFileSync(new URL('../../../spec/data-elements.yaml', import.meta.url), 'utf8')) as { elements: DataElement[] }).elements;
 /** A signed element, so that lo < 0 and sums can be negative. */
@@ -179,7 +179,7 @@ function checkGroup(got: GroupResult, want: Want): void {
   const dsum = a[6] as Extract<AggregateValue, { op: 'sum' }>;
   expect({ element: dsum.element, n: dsum.n, exact: dsum.exact }).toEqual({ element: 'delta', n: want.delta.n, exact: want.delta.sum });
   expectClose(dsum.value, Number(want.delta.sum));
-  const dmean = a[7] as Extract<AggregateValue, { op: 'mean' }>;
+  const dmean = a[7] as Extract<AggregateValue, { op: 'mean' | 'variance' | 'stddev' }>;
   expect(dmean.n).toBe(want.delta.n);
   expectClose(dmean.value, want.delta.mean);
 }
@@ -232,7 +232,7 @@ describe('decodeResult known answers', () => {
     const [group] = decodeResult(query, plan, [slots], []);
     expect(group!.aggregates[0]).toEqual({ op: 'sum', element: 'delta', n: 2, value: -2.2, exact: '-2.2' });
     // s² of −3.2 and 1.0 = 2 · 2.1² = 8.82.
-    const variance = group!.aggregates[1] as Extract<AggregateValue, { op: 'variance' }>;
+    const variance = group!.aggregates[1] as Extract<AggregateValue, { op: 'mean' | 'variance' | 'stddev' }>;
     expectClose(variance.value, 8.82);
   });
 
@@ -296,10 +296,10 @@ describe('decodeResult refusals', () => {
     }
   });
 
-  it.each([
+  it.each<[string, { given: Aggregate }]>([
     ['an element the plan does not encode', { given: { op: 'mean', element: 'age' } }],
     ['a histogram the plan has no bins for', { given: { op: 'histogram', element: 'age', bins: [0, 50, 120] } }],
-  ] as const)('refuses a query asking for %s with plan_mismatch', (_name, { given }) => {
+  ])('refuses a query asking for %s with plan_mismatch', (_name, { given }) => {
     const plan = planQuery(QUERY, { elements: ELEMENTS, rowBound: 1000n, plainModulus: T, slotCount: 8192 });
     let error: unknown;
     try {
@@ -330,7 +330,7 @@ describe('decodeResult property: random bmi samples', () => {
           const values = tenths.filter((x): x is number => x !== null).map((x) => Math.min(700, Math.max(100, x)));
           const n = values.length;
           const exact = values.reduce((s, x) => s + BigInt(x), 0n);
-          const [sum, mean, variance] = group!.aggregates as [Extract<AggregateValue, { op: 'sum' }>, Extract<AggregateValue, { op: 'mean' }>, Extract<AggregateValue, { op: 'variance' }>];
+          const [sum, mean, variance] = group!.aggregates as [Extract<AggregateValue, { op: 'sum' }>, Extract<AggregateValue, { op: 'mean' | 'variance' | 'stddev' }>, Extract<AggregateValue, { op: 'mean' | 'variance' | 'stddev' }>];
           expect(group!.count).toBe(tenths.length);
           expect(sum.exact).toBe(oneDecimal(exact));
           expect(sum.n).toBe(n);

@@ -192,8 +192,8 @@ export function planQuery(query: Query, input: PlanInput): SlotPlan {
         continue;
       }
       // Largest k with rowBound · (2^k − 1) ≤ ⌊(t−1)/2⌋: every limb sum then stays in range.
+      // k ≥ 1 always holds here, since rowBound ≤ ⌊(t−1)/2⌋ was checked above.
       const k = bitLength(half / input.rowBound + 1n) - 1;
-      if (k < 1) throw new QueryValidationError('plan_overflow', `'${name}': sums cannot fit a slot for the declared row bound`, 'query.aggregates');
       const limbs = Math.ceil(bitLength(perRow) / k);
       for (let limb = 0; limb < limbs; limb++) columns.push({ kind: 'power', element: name, power: power as 1 | 2, limb, limbBits: k });
     }
