@@ -31,6 +31,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   node_error: 502,
   node_signature_invalid: 502,
   node_ciphertext_invalid: 502,
+  checkpoint_inconsistent: 409,
   internal: 500,
 };
 

@@ -23,3 +23,15 @@ export { canonicalBytes, canonicalSha256, canonicalDigest } from './protocol/can
 export { contributionDigest, encodeContribution, decodeContribution, CONTRIBUTION_MEDIA_TYPE } from './protocol/contribution.ts';
 export type { ContributionClaims, ContributionHeader, LeftOut } from './protocol/contribution.ts';
 export { toBase64, fromBase64, toBase64Url, fromBase64Url, sha256Hex, equalBytes } from './internal/bytes.ts';
+export { hashLeaf, hashChildren, emptyRoot, RFC6962_LEAF_PREFIX, RFC6962_NODE_PREFIX } from './log/hash.ts';
+export { rootOf, inclusionProof, consistencyProof } from './log/tree.ts';
+export { verifyInclusion, verifyConsistency, rootFromInclusionProof } from './log/verify.ts';
+export type { InclusionProofInput, InclusionCheck, ConsistencyCheck } from './log/verify.ts';
+export { formatCheckpoint, parseCheckpoint, verifyCheckpoint } from './log/checkpoint.ts';
+export type { Checkpoint, CheckpointInput, VerifiedCheckpoint } from './log/checkpoint.ts';
+export { signNote, assembleNote, parseSignedNote, verifyNoteSignature, countValidSignatures, computeKeyHash } from './log/signed-note.ts';
+export type { SignedNote, NoteSignature, NoteSigner, NoteVerifier } from './log/signed-note.ts';
+export { LogClient, verifyReceipt } from './log/log-client.ts';
+export type { LogClientOptions, TrustedTreeHead, Receipt as LogReceipt } from './log/log-client.ts';
+export { LogVerificationError } from './log/errors.ts';
+export type { LogErrorCode, LogEvidence, TreeHeadEvidence } from './log/errors.ts';

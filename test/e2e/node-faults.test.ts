@@ -13,7 +13,7 @@ import {
 } from '@veilgate/sdk';
 import { createAccount } from '../../gateway/src/hub/accounts.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
-import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
+import { generateSigningKey, signMessage } from '../../gateway/src/crypto/ed25519.ts';
 import { startHub, type HubConfig, type NodeConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 import { startNodeProxy, type ProxyFaults } from '../support/node-proxy.ts';
@@ -25,7 +25,7 @@ const nodeSecrets: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestSpace({ patientsPerHospital: 300 });
   hubConfig = JSON.parse(readFileSync(join(t.dir, 'hub.json'), 'utf8')) as HubConfig;
-  for (const f of readdirSync(join(t.dir, 'nodes'))) {
+  for (const f of readdirSync(join(t.dir, 'nodes')).filter((name) => name.endsWith('.json'))) {
     const c = JSON.parse(readFileSync(join(t.dir, 'nodes', f), 'utf8')) as NodeConfig;
     nodeSecrets[c.id] = c.signingKey;
   }
@@ -39,7 +39,8 @@ async function hubWithFaultyNode(faulty: string, faults: ProxyFaults, fanOutTime
   const lines: string[] = [];
   const storePath = join(t.dir, `faulty-${faulty}-${Date.now()}.sqlite`);
   const hub = await startHub(
-    { ...hubConfig, port: 0, store: storePath, fanOutTimeoutMs, nodes: hubConfig.nodes.map((n) => (n.id === faulty ? { ...n, url: proxy.url } : n)) },
+    // Its own log key: the nodes witness only the real hub's log, and must not be confused by this one.
+    { ...hubConfig, port: 0, store: storePath, fanOutTimeoutMs, logKey: generateSigningKey().secretKey, nodes: hubConfig.nodes.map((n) => (n.id === faulty ? { ...n, url: proxy.url } : n)) },
     loadDictionary(),
     { log: (line) => lines.push(line) },
   );
@@ -51,7 +52,7 @@ async function hubWithFaultyNode(faulty: string, faults: ProxyFaults, fanOutTime
     queries: () => {
       const db = new DatabaseSync(storePath, { readOnly: true });
       try {
-        return db.prepare('SELECT status, error_code FROM queries').all();
+        return db.prepare('SELECT status, error_code FROM queries').all().map((r) => ({ ...r }));
       } finally {
         db.close();
       }

@@ -11,6 +11,7 @@ import { generateSigningKey } from '../crypto/ed25519.ts';
 import { loadDictionary } from '../datasets/dictionary.ts';
 import { createAccount } from '../hub/accounts.ts';
 import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Running } from '../server/config.ts';
+import { logOrigin } from '../server/origin.ts';
 import { generateHospitals, type GeneratedHospital } from './synthetic.ts';
 
 /** Options of a demo data space. */
@@ -38,6 +39,10 @@ export interface DemoAccounts {
 /** A running data space. */
 export interface DataSpace {
   hubUrl: string;
+  /** The hub's audit log: its origin (checkpoint key name) and Ed25519 public key. */
+  log: { origin: string; publicKey: string };
+  /** The running hub (its store and app), for tests that look inside. */
+  hub: Awaited<ReturnType<typeof startHub>>;
   nodes: { id: string; name: string; url: string }[];
   accounts: DemoAccounts;
   hospitals: GeneratedHospital[];
@@ -78,16 +83,20 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const dictionary = loadDictionary();
 
   const hubKey = generateSigningKey();
+  const hubLogKey = generateSigningKey();
   const hubListening: Running = await listen(createServer(), basePort, host);
   const started: { close(): Promise<void> }[] = [];
   try {
     const nodes: { id: string; name: string; url: string; signingKey: string }[] = [];
     for (const [i, h] of hospitals.entries()) {
       const key = generateSigningKey();
+      // A demo start is a fresh data space: new keys, so no node state from an earlier run.
+      for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, 'nodes', `${h.nodeId}.sqlite${suffix}`), { force: true });
       const config: NodeConfig = {
         id: h.nodeId, institution: h.name, host, port: basePort === 0 ? 0 : basePort + 1 + i,
         signingKey: key.secretKey, dataDir, datasets: h.datasets,
-        hub: { id: 'hub', url: hubListening.url, publicKey: hubKey.publicKey },
+        hub: { id: 'hub', url: hubListening.url, publicKey: hubKey.publicKey, logKey: hubLogKey.publicKey },
+        stateFile: join(dir, 'nodes', `${h.nodeId}.sqlite`),
       };
       const node = await startNode(config, dictionary, { log: (line) => log(`[node ${h.nodeId}] ${line}`) });
       started.push(node);
@@ -97,7 +106,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
     const storePath = join(dir, 'hub.sqlite');
     for (const suffix of ['', '-wal', '-shm']) rmSync(storePath + suffix, { force: true });
     const hubConfig: HubConfig = {
-      id: 'hub', host, port: Number(new URL(hubListening.url).port), signingKey: hubKey.secretKey, store: storePath,
+      id: 'hub', host, port: Number(new URL(hubListening.url).port), signingKey: hubKey.secretKey, logKey: hubLogKey.secretKey, store: storePath,
       nodes: nodes.map(({ id, url, signingKey }) => ({ id, url, signingKey })),
       ...(options.fanOutTimeoutMs ? { fanOutTimeoutMs: options.fanOutTimeoutMs } : {}),
     };
@@ -114,11 +123,19 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
     for (const n of nodes) accounts.operators[n.id] = (await createAccount(hub.store, { name: `${n.name} operator`, role: 'operator', node: n.id })).apiKey;
     writeFileSync(
       join(dir, 'demo.json'),
-      JSON.stringify({ hubUrl: hubListening.url, nodes: nodes.map(({ id, name, url }) => ({ id, name, url })), datasets: hospitals.flatMap((h) => h.datasets.map((d) => d.id)), accounts }, null, 2),
+      JSON.stringify({
+        hubUrl: hubListening.url,
+        log: { origin: logOrigin(hubConfig.id), publicKey: hubLogKey.publicKey },
+        nodes: nodes.map(({ id, name, url }) => ({ id, name, url })),
+        datasets: hospitals.flatMap((h) => h.datasets.map((d) => d.id)),
+        accounts,
+      }, null, 2),
       { mode: 0o600 },
     );
     return {
       hubUrl: hubListening.url,
+      log: { origin: logOrigin(hubConfig.id), publicKey: hubLogKey.publicKey },
+      hub,
       nodes: nodes.map(({ id, name, url }) => ({ id, name, url })),
       accounts,
       hospitals,

@@ -25,15 +25,14 @@ export function hashApiKey(apiKey: string): string {
  */
 export async function createAccount(store: StateStore, input: { name: string; role: Role; node?: string }): Promise<{ account: AccountRow; apiKey: string }> {
   const apiKey = `vg_${toBase64Url(randomBytes(32))}`;
-  const account: AccountRow = {
+  const account = await store.createAccount({
     id: `acc_${randomUUID().replaceAll('-', '')}`,
     name: input.name,
     role: input.role,
     node: input.node ?? null,
     keyHash: hashApiKey(apiKey),
     createdAt: new Date().toISOString(),
-  };
-  await store.createAccount(account);
+  });
   return { account, apiKey };
 }
 

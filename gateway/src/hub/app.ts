@@ -12,6 +12,9 @@ import type { StateStore } from '../store/state-store.ts';
 import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
 import { createCatalog, type NodeRegistration } from './catalog.ts';
 import { runQuery } from './run-query.ts';
+import { createWitnessing, type Witnessing } from './witnessing.ts';
+import { mountAuditRoutes } from '../audit/routes.ts';
+import { traceEntry } from '../audit/trace.ts';
 
 export const VERSION = '0.1.0';
 
@@ -25,8 +28,13 @@ export interface HubDeps {
   dictionary: DataElement[];
   fanOutTimeoutMs?: number;
   catalogTtlMs?: number;
+  /** k of n: co-signatures for a checkpoint to count as witnessed (default: a majority of nodes). */
+  witnessQuorum?: number;
   log?: (line: string) => void;
 }
+
+/** The hub app and its background witnessing (tests wait on `witnessing.settle()`). */
+export type HubApp = Express & { witnessing: Witnessing };
 
 /**
  * Builds a hub app.
@@ -34,8 +42,9 @@ export interface HubDeps {
  * @example
  * const app = createHubApp(deps); app.listen(8080);
  */
-export function createHubApp(deps: HubDeps): Express {
+export function createHubApp(deps: HubDeps): HubApp {
   const log = deps.log ?? ((line: string) => console.log(`[hub] ${line}`));
+  const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
   const security = { apiKey: authenticate(deps.store) };
   const app = express();
@@ -54,6 +63,7 @@ export function createHubApp(deps: HubDeps): Express {
     if (body.role === 'operator' && !body.node) throw new GatewayError('invalid_request', 'node is required for an operator account', { field: 'node' });
     if (body.node && !deps.nodes.some((n) => n.id === body.node)) throw new GatewayError('invalid_request', `node: no node '${body.node}' is registered`, { field: 'node' });
     const { account, apiKey } = await createAccount(deps.store, body);
+    witnessing.kick();
     res.status(201).json({ id: account.id, name: account.name, role: account.role, ...(account.node ? { node: account.node } : {}), createdAt: account.createdAt, apiKey });
   });
   mountOperation(app, 'getCatalog', security, async (_req, res) => {
@@ -74,6 +84,7 @@ export function createHubApp(deps: HubDeps): Express {
     const account = accountOf(res);
     const stored = await deps.store.putHeKey({ keyId, accountId: account.id, publicKey: bytes, createdAt: new Date().toISOString() });
     if (stored.accountId !== account.id) throw new GatewayError('invalid_public_key', 'publicKey is registered to another account', { field: 'publicKey' });
+    witnessing.kick();
     res.status(201).json({ keyId, createdAt: stored.createdAt, params: await heParameters() });
   });
   mountOperation(app, 'getKey', {}, async (req, res) => {
@@ -84,7 +95,10 @@ export function createHubApp(deps: HubDeps): Express {
   mountOperation(app, 'runQuery', security, requireRole('researcher'), async (req, res) => {
     const body = req.body as { keyId: string; query: Query };
     const result = await runQuery(
-      { hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log },
+      {
+        hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,
+        fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(),
+      },
       accountOf(res),
       body,
     );
@@ -101,7 +115,16 @@ export function createHubApp(deps: HubDeps): Express {
       ...(q.finishedAt ? { finishedAt: q.finishedAt } : {}), ...(q.errorCode ? { errorCode: q.errorCode } : {}), ...(q.resultSha256 ? { resultSha256: q.resultSha256 } : {}),
     });
   });
+  const auditors = { security, guards: [requireRole('auditor', 'admin')] };
+  mountAuditRoutes(app, deps.store.audit, {
+    witnesses: () => deps.nodes.map((n) => ({ node: n.id, signingKey: n.signingKey })),
+    quorum: () => deps.witnessQuorum ?? Math.floor(deps.nodes.length / 2) + 1,
+    entries: auditors,
+  });
+  mountOperation(app, 'traceAuditEntry', security, ...auditors.guards, async (req, res) => {
+    res.json(await traceEntry(deps.store, req.params.entry as string));
+  });
   app.use(notFound);
   app.use(errorHandler(log));
-  return app;
+  return Object.assign(app, { witnessing });
 }

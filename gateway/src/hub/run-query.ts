@@ -9,7 +9,7 @@ import {
   type ComputeRequestBody, type DataElement, type Query, type QueryResultBody,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
-import type { AccountRow, StateStore } from '../store/state-store.ts';
+import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
 
@@ -23,6 +23,24 @@ export interface QueryDeps {
   dictionary: DataElement[];
   fanOutTimeoutMs: number;
   log: (line: string) => void;
+  /** Called after the log grew (the hub then asks its witnesses to co-sign). */
+  onLogged?: () => void;
+}
+
+/**
+ * The digest of a result that the `query.completed` entry records and the researcher
+ * checks: SHA-256 of the canonical JSON of the ciphertexts' SHA-256 hashes (protocol.md §8).
+ */
+export function resultDigest(ciphertexts: Uint8Array[]): string {
+  return canonicalSha256({ ciphertextSha256: ciphertexts.map(sha256Hex) });
+}
+
+/** A receipt for log entry `index`: the entry, its inclusion proof, a signed checkpoint. */
+export async function receiptFor(store: StateStore, index: number): Promise<QueryResultBody['receipt']> {
+  const checkpoint = await store.audit.latestCheckpoint();
+  const entry = await store.audit.entry(index);
+  const proof = await store.audit.inclusionProof(index, checkpoint.size);
+  return { index, entry: entry!.entry, treeSize: checkpoint.size, proof: proof.map(toBase64), checkpoint: checkpoint.note };
 }
 
 /**
@@ -61,14 +79,12 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
 
   const queryId = `q_${toBase64Url(randomBytes(16))}`;
   const planSha256 = canonicalSha256(plan);
-  await deps.store.insertQuery({
-    id: queryId,
-    accountId: account.id,
-    keyId: request.keyId,
-    datasets: query.datasets,
-    requestSha256: canonicalSha256(request),
-    createdAt: new Date().toISOString(),
-  });
+  const nodesOfQuery = [...new Set(datasets.map((d) => d.node))];
+  // DESIGN §4 step 4: the query is accepted — and logged — before any node is asked.
+  await deps.store.insertQuery(
+    { id: queryId, accountId: account.id, keyId: request.keyId, datasets: query.datasets, requestSha256: canonicalSha256(request), createdAt: new Date().toISOString() },
+    { planSha256, nodes: nodesOfQuery },
+  );
   try {
     const byNode = new Map<string, string[]>();
     for (const d of datasets) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d.id]);
@@ -97,10 +113,18 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
         throw cause;
       }
     }
+    const resultSha256 = resultDigest(ciphertexts);
+    const suppressed = contributions.flatMap((c) => c.header.suppressed.map((s) => ({ group: s.group, node: c.node, dataset: s.dataset })));
+    const endedIndex = await deps.store.finishQuery(queryId, {
+      status: 'completed',
+      resultSha256,
+      contributions: contributions.map((c) => ({ node: c.node, datasets: c.header.datasets, ciphertextSha256: c.header.ciphertextSha256, signature: c.header.signature })),
+      groupsLeftOut: suppressed.length,
+    });
+    const receipt = await receiptFor(deps.store, endedIndex!);
+    deps.onLogged?.();
     const done = performance.now();
-    const resultSha256 = sha256Hex(new TextEncoder().encode(ciphertexts.map(sha256Hex).join('')));
-    await deps.store.finishQuery(queryId, { status: 'completed', finishedAt: new Date().toISOString(), resultSha256 });
-    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} ms=${(done - started).toFixed(1)}`);
+    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(done - started).toFixed(1)}`);
     return {
       queryId,
       keyId: request.keyId,
@@ -114,12 +138,15 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
         signature: c.header.signature,
         bytes: c.bytes,
       })),
-      suppressed: contributions.flatMap((c) => c.header.suppressed.map((s) => ({ group: s.group, node: c.node, dataset: s.dataset }))),
+      suppressed,
       timings: { totalMs: done - started, fanOutMs: combineStart - fanOutStart, combineMs: done - combineStart },
+      receipt,
     };
   } catch (err) {
     const code = err instanceof GatewayError ? err.code : 'internal';
-    await deps.store.finishQuery(queryId, { status: 'failed', finishedAt: new Date().toISOString(), errorCode: code as never });
+    const node = err instanceof GatewayError ? err.node : undefined;
+    await deps.store.finishQuery(queryId, { status: 'failed', errorCode: code as ErrorCode, ...(node ? { node } : {}) });
+    deps.onLogged?.();
     deps.log(`query ${queryId} failed: ${code}${err instanceof GatewayError && err.node ? ` node=${err.node}` : ''}`);
     throw err;
   }

@@ -13,6 +13,11 @@ import { publicKeyOf } from '../crypto/ed25519.ts';
 import { computeContribution } from './compute.ts';
 import { createKeyCache } from './key-cache.ts';
 import { createReplayGuard, verifyHubSignature } from './hub-signature.ts';
+import type { NodeState } from './node-state.ts';
+import { cosign, WitnessRefusal } from './witness.ts';
+import { mountAuditRoutes } from '../audit/routes.ts';
+import { logOrigin } from '../server/origin.ts';
+import { auditEvent, type NodeEvent } from '../audit/events.ts';
 
 export const VERSION = '0.1.0';
 
@@ -24,8 +29,10 @@ export interface NodeDeps {
   signingKey: string;
   engine: DatasetEngine;
   dictionary: DataElement[];
-  /** The hub this node serves: its base URL (for keys) and its Ed25519 public key. */
-  hub: { id: string; url: string; publicKey: string };
+  /** The hub this node serves: its base URL (for keys), its request key and its log key. */
+  hub: { id: string; url: string; publicKey: string; logKey: string };
+  /** The node's own log and witness state. */
+  state: NodeState;
   log?: (line: string) => void;
 }
 
@@ -67,11 +74,37 @@ export function createNodeApp(deps: NodeDeps): Express {
   mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
     const body = req.body as ComputeRequestBody;
     replay(body.queryId, body.issuedAt);
-    const envelope = await computeContribution(
+    const { envelope, claims } = await computeContribution(
       { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log },
       body,
     );
+    // The node's own log of what it computed (DESIGN §9): hashes and ids only.
+    deps.state.record(auditEvent<NodeEvent>({
+      type: 'contribution.computed', queryId: claims.queryId, hub: body.hub, datasets: claims.datasets, keyId: claims.keyId,
+      planSha256: claims.planSha256, ciphertextSha256: claims.ciphertextSha256, groupsLeftOut: claims.suppressed.length,
+    }));
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
+  });
+  const hubSignature = { hubSignature: verifyHubSignature(() => deps.hub.publicKey) };
+  mountOperation(app, 'cosignCheckpoint', hubSignature, (req, res) => {
+    try {
+      const signature = cosign(
+        deps.state,
+        { nodeId: deps.id, signingKey: deps.signingKey, hubOrigin: logOrigin(deps.hub.id), hubLogKey: deps.hub.logKey },
+        req.body as Parameters<typeof cosign>[2],
+        log,
+      );
+      res.json({ node: deps.id, signature });
+    } catch (err) {
+      if (!(err instanceof WitnessRefusal)) throw err;
+      res.status(409).json({ code: err.code, message: err.message, field: err.field, lastSize: err.lastSize });
+    }
+  });
+  // A node's log holds hashes and ids only: all of it is public.
+  mountAuditRoutes(app, deps.state.log, {
+    witnesses: () => [],
+    quorum: () => 0,
+    entries: { security: { apiKey: (_req, _res, next) => next() }, guards: [] },
   });
   app.use(notFound);
   app.use(errorHandler(log));

@@ -39,9 +39,9 @@ function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): Load
  * Computes, encrypts and signs this node's contribution; returns the wire envelope.
  *
  * @example
- * const envelope = await computeContribution(ctx, request);
+ * const { envelope } = await computeContribution(ctx, request);
  */
-export async function computeContribution(ctx: ComputeContext, request: ComputeRequestBody): Promise<Uint8Array> {
+export async function computeContribution(ctx: ComputeContext, request: ComputeRequestBody): Promise<{ envelope: Uint8Array; claims: ContributionClaims }> {
   const he = await loadHe();
   const datasets = requireDatasets(ctx, request);
   const t = he.plainModulus;
@@ -101,5 +101,5 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   const sqlMs = (encryptStart - sqlStart).toFixed(1);
   const encryptMs = (performance.now() - encryptStart).toFixed(1);
   ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length} sql_ms=${sqlMs} encrypt_ms=${encryptMs}`);
-  return encodeContribution({ ...claims, signature }, ciphertexts);
+  return { envelope: encodeContribution({ ...claims, signature }, ciphertexts), claims };
 }

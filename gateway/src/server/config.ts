@@ -8,10 +8,12 @@ import { createServer, type Server } from 'node:http';
 import type { DataElement } from '@veilgate/sdk';
 import type { DatasetConfig } from '../datasets/config.ts';
 import { openDatasets, type DatasetEngine } from '../datasets/duckdb-dataset.ts';
-import { createHubApp } from '../hub/app.ts';
+import { createHubApp, type HubApp } from '../hub/app.ts';
 import type { NodeRegistration } from '../hub/catalog.ts';
 import { createNodeApp } from '../node/app.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
+import { openNodeState } from '../node/node-state.ts';
+import { logOrigin } from './origin.ts';
 import type { StateStore } from '../store/state-store.ts';
 
 /** A hub's configuration file. */
@@ -19,8 +21,12 @@ export interface HubConfig {
   id: string;
   host: string;
   port: number;
-  /** Ed25519 secret key, base64url. Keep the file private (mode 0600). */
+  /** Ed25519 secret key, base64url: signs compute requests. Keep the file private (mode 0600). */
   signingKey: string;
+  /** Ed25519 secret key, base64url: signs audit-log checkpoints. */
+  logKey: string;
+  /** How many nodes must co-sign a checkpoint for it to count as witnessed (default: a majority). */
+  witnessQuorum?: number;
   /** SQLite file of the state store (`:memory:` for tests). */
   store: string;
   nodes: NodeRegistration[];
@@ -38,7 +44,9 @@ export interface NodeConfig {
   /** Directory that relative dataset paths resolve against. */
   dataDir: string;
   datasets: DatasetConfig[];
-  hub: { id: string; url: string; publicKey: string };
+  hub: { id: string; url: string; publicKey: string; logKey: string };
+  /** SQLite file of the node's own state: its audit log and witness state. */
+  stateFile: string;
 }
 
 /** A listening server. */
@@ -87,8 +95,9 @@ export function readConfig<T>(path: string): T {
  */
 export async function startNode(config: NodeConfig, dictionary: DataElement[], options: { log?: (line: string) => void } = {}): Promise<Running & { engine: DatasetEngine }> {
   const engine = await openDatasets(config.datasets, config.dataDir, dictionary);
+  const state = openNodeState(config.stateFile, { origin: logOrigin(config.id), signingKey: config.signingKey });
   const app = createNodeApp({
-    id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub,
+    id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub, state,
     ...(options.log ? { log: options.log } : {}),
   });
   const running = await listen(createServer(app), config.port, config.host);
@@ -98,6 +107,7 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
     close: async () => {
       await running.close();
       engine.close();
+      state.close();
     },
   };
 }
@@ -108,11 +118,12 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
  * @example
  * const hub = await startHub(readConfig<HubConfig>('.veilgate/hub.json'), loadDictionary());
  */
-export async function startHub(config: HubConfig, dictionary: DataElement[], options: { listening?: Running; store?: StateStore; log?: (line: string) => void } = {}): Promise<Running & { store: StateStore }> {
-  const store = options.store ?? openSqliteStore(config.store);
+export async function startHub(config: HubConfig, dictionary: DataElement[], options: { listening?: Running; store?: StateStore; log?: (line: string) => void } = {}): Promise<Running & { store: StateStore; app: HubApp }> {
+  const store = options.store ?? openSqliteStore(config.store, { origin: logOrigin(config.id), signingKey: config.logKey });
   const app = createHubApp({
     id: config.id, signingKey: config.signingKey, store, nodes: config.nodes, dictionary,
     ...(config.fanOutTimeoutMs ? { fanOutTimeoutMs: config.fanOutTimeoutMs } : {}),
+    ...(config.witnessQuorum !== undefined ? { witnessQuorum: config.witnessQuorum } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   // A caller that had to know the hub's URL first (nodes need it) passes a listening server.
@@ -121,8 +132,10 @@ export async function startHub(config: HubConfig, dictionary: DataElement[], opt
   return {
     ...running,
     store,
+    app,
     close: async () => {
       await running.close();
+      await app.witnessing.settle();
       await store.close();
     },
   };

@@ -1,21 +1,25 @@
 /**
  * The embedded state store on `node:sqlite` (WAL mode, one file). Schema changes go
- * through `MIGRATIONS`, applied in order and recorded in `user_version`.
+ * through `MIGRATIONS`, applied in order and recorded in `user_version`. The audit log lives
+ * in the same file, so every state change and its log entry commit in one transaction.
  */
 import { DatabaseSync } from 'node:sqlite';
-import type { AccountRow, HeKeyRow, QueryRow, StateStore } from './state-store.ts';
+import { auditEvent, type HubEvent } from '../audit/events.ts';
+import { openSignedLog } from '../audit/signed-log.ts';
+import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
      id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, node TEXT,
-     key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+     key_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, log_index INTEGER NOT NULL);
    CREATE TABLE he_keys (
      key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
-     public_key BLOB NOT NULL, created_at TEXT NOT NULL);
+     public_key BLOB NOT NULL, created_at TEXT NOT NULL, log_index INTEGER NOT NULL);
    CREATE TABLE queries (
      id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), key_id TEXT NOT NULL,
      datasets TEXT NOT NULL, request_sha256 TEXT NOT NULL, status TEXT NOT NULL,
-     created_at TEXT NOT NULL, finished_at TEXT, error_code TEXT, result_sha256 TEXT);`,
+     created_at TEXT NOT NULL, finished_at TEXT, error_code TEXT, result_sha256 TEXT,
+     accepted_index INTEGER NOT NULL, ended_index INTEGER);`,
 ];
 
 type Row = Record<string, unknown>;
@@ -23,7 +27,7 @@ type Row = Record<string, unknown>;
 function toAccount(r: Row): AccountRow {
   return {
     id: r.id as string, name: r.name as string, role: r.role as AccountRow['role'], node: (r.node as string | null) ?? null,
-    keyHash: r.key_hash as string, createdAt: r.created_at as string,
+    keyHash: r.key_hash as string, createdAt: r.created_at as string, logIndex: Number(r.log_index),
   };
 }
 
@@ -34,18 +38,27 @@ function toQuery(r: Row): QueryRow {
     status: r.status as QueryRow['status'], createdAt: r.created_at as string,
     finishedAt: (r.finished_at as string | null) ?? null, errorCode: (r.error_code as QueryRow['errorCode']) ?? null,
     resultSha256: (r.result_sha256 as string | null) ?? null,
+    acceptedIndex: Number(r.accepted_index), endedIndex: r.ended_index === null ? null : Number(r.ended_index),
+  };
+}
+
+function toKey(r: Row): HeKeyRow {
+  return {
+    keyId: r.key_id as string, accountId: r.account_id as string, publicKey: new Uint8Array(r.public_key as Uint8Array),
+    createdAt: r.created_at as string, logIndex: Number(r.log_index),
   };
 }
 
 /**
- * Opens (and migrates) a SQLite state store; `:memory:` for tests.
+ * Opens (and migrates) a SQLite state store; `:memory:` for tests. `log` names the audit
+ * log (its origin, also the key name of its checkpoints) and its Ed25519 signing key.
  *
  * @example
- * const store = openSqliteStore('.veilgate/hub.sqlite');
+ * const store = openSqliteStore('.veilgate/hub.sqlite', { origin: 'veilgate/hub', signingKey });
  */
-export function openSqliteStore(path: string): StateStore {
+export function openSqliteStore(path: string, log: { origin: string; signingKey: string }): StateStore {
   const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.exec('BEGIN');
@@ -53,43 +66,89 @@ export function openSqliteStore(path: string): StateStore {
     db.exec(`PRAGMA user_version = ${v + 1}`);
     db.exec('COMMIT');
   }
+  const audit = openSignedLog(db, { table: 'audit', ...log });
   const q = {
-    insertAccount: db.prepare('INSERT INTO accounts (id, name, role, node, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertAccount: db.prepare('INSERT INTO accounts (id, name, role, node, key_hash, created_at, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     accountByHash: db.prepare('SELECT * FROM accounts WHERE key_hash = ?'),
+    accountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
-    insertKey: db.prepare('INSERT INTO he_keys (key_id, account_id, public_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key_id) DO NOTHING'),
+    insertKey: db.prepare('INSERT INTO he_keys (key_id, account_id, public_key, created_at, log_index) VALUES (?, ?, ?, ?, ?)'),
     keyById: db.prepare('SELECT * FROM he_keys WHERE key_id = ?'),
-    insertQuery: db.prepare(`INSERT INTO queries (id, account_id, key_id, datasets, request_sha256, status, created_at) VALUES (?, ?, ?, ?, ?, 'running', ?)`),
-    finishQuery: db.prepare(`UPDATE queries SET status = ?, finished_at = ?, error_code = ?, result_sha256 = ? WHERE id = ? AND status = 'running'`),
+    insertQuery: db.prepare(`INSERT INTO queries (id, account_id, key_id, datasets, request_sha256, status, created_at, accepted_index) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)`),
+    finishQuery: db.prepare(`UPDATE queries SET status = ?, finished_at = ?, error_code = ?, result_sha256 = ?, ended_index = ? WHERE id = ? AND status = 'running'`),
     queryById: db.prepare('SELECT * FROM queries WHERE id = ?'),
   };
-  const keyRow = (r: Row): HeKeyRow => ({
-    keyId: r.key_id as string, accountId: r.account_id as string, publicKey: new Uint8Array(r.public_key as Uint8Array), createdAt: r.created_at as string,
-  });
+  /** Runs `work` in one transaction: its state changes and log entries commit together. */
+  const transaction = <T>(work: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
   return {
+    audit,
     async createAccount(a) {
-      q.insertAccount.run(a.id, a.name, a.role, a.node, a.keyHash, a.createdAt);
+      return transaction(() => {
+        const event = auditEvent<HubEvent>({ type: 'account.created', account: a.id, role: a.role, ...(a.node ? { node: a.node } : {}) });
+        const logIndex = audit.appendSync(event);
+        q.insertAccount.run(a.id, a.name, a.role, a.node, a.keyHash, a.createdAt, logIndex);
+        return { ...a, logIndex };
+      });
     },
     async findAccountByKeyHash(keyHash) {
       const r = q.accountByHash.get(keyHash) as Row | undefined;
+      return r && toAccount(r);
+    },
+    async findAccount(id) {
+      const r = q.accountById.get(id) as Row | undefined;
       return r && toAccount(r);
     },
     async countAccounts() {
       return Number((q.countAccounts.get() as { n: number }).n);
     },
     async putHeKey(key) {
-      q.insertKey.run(key.keyId, key.accountId, key.publicKey, key.createdAt);
-      return keyRow(q.keyById.get(key.keyId) as Row);
+      return transaction(() => {
+        const existing = q.keyById.get(key.keyId) as Row | undefined;
+        if (existing) return toKey(existing);
+        const account = toAccount(q.accountById.get(key.accountId) as Row);
+        const logIndex = audit.appendSync(auditEvent<HubEvent>({ type: 'key.registered', account: account.id, accountIndex: account.logIndex, keyId: key.keyId }));
+        q.insertKey.run(key.keyId, key.accountId, key.publicKey, key.createdAt, logIndex);
+        return { ...key, logIndex };
+      });
     },
     async getHeKey(keyId) {
       const r = q.keyById.get(keyId) as Row | undefined;
-      return r && keyRow(r);
+      return r && toKey(r);
     },
-    async insertQuery(x) {
-      q.insertQuery.run(x.id, x.accountId, x.keyId, JSON.stringify(x.datasets), x.requestSha256, x.createdAt);
+    async insertQuery(x, plan) {
+      return transaction(() => {
+        const key = toKey(q.keyById.get(x.keyId) as Row);
+        const acceptedIndex = audit.appendSync(auditEvent<HubEvent>({
+          type: 'query.accepted', queryId: x.id, account: x.accountId, keyId: x.keyId, keyIndex: key.logIndex,
+          datasets: x.datasets, nodes: plan.nodes, requestSha256: x.requestSha256, planSha256: plan.planSha256,
+        }));
+        q.insertQuery.run(x.id, x.accountId, x.keyId, JSON.stringify(x.datasets), x.requestSha256, x.createdAt, acceptedIndex);
+        return acceptedIndex;
+      });
     },
-    async finishQuery(id, o) {
-      q.finishQuery.run(o.status, o.finishedAt, o.errorCode ?? null, o.resultSha256 ?? null, id);
+    async finishQuery(id, outcome: QueryOutcome) {
+      return transaction(() => {
+        const row = q.queryById.get(id) as Row | undefined;
+        if (!row || row.status !== 'running') return undefined;
+        const acceptedIndex = Number(row.accepted_index);
+        const event = outcome.status === 'completed'
+          ? auditEvent<HubEvent>({ type: 'query.completed', queryId: id, acceptedIndex, resultSha256: outcome.resultSha256, contributions: outcome.contributions, groupsLeftOut: outcome.groupsLeftOut })
+          : auditEvent<HubEvent>({ type: 'query.failed', queryId: id, acceptedIndex, errorCode: outcome.errorCode, ...(outcome.node ? { node: outcome.node } : {}) });
+        const endedIndex = audit.appendSync(event);
+        const finishedAt = event.time;
+        q.finishQuery.run(outcome.status, finishedAt, outcome.status === 'failed' ? outcome.errorCode : null, outcome.status === 'completed' ? outcome.resultSha256 : null, endedIndex, id);
+        return endedIndex;
+      });
     },
     async getQuery(id) {
       const r = q.queryById.get(id) as Row | undefined;

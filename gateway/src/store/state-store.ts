@@ -2,8 +2,13 @@
  * The hub's state store interface. `node:sqlite` implements it for the embedded default
  * (sqlite-store.ts); PostgreSQL will implement the same interface for production, which is
  * why every method is async even though SQLite answers synchronously.
+ *
+ * Every state change that is an auditable event appends that event to the audit log in the
+ * same transaction (DESIGN §9, invariants 4–5): the store builds the event, because only it
+ * knows the log indexes the event refers back to.
  */
 import type { components } from '@veilgate/sdk';
+import type { SignedLog } from '../audit/signed-log.ts';
 
 type S = components['schemas'];
 export type Role = S['Role'];
@@ -17,6 +22,8 @@ export interface AccountRow {
   node: string | null;
   keyHash: string;
   createdAt: string;
+  /** Index of its `account.created` log entry. */
+  logIndex: number;
 }
 
 /** A registered BFV public key. */
@@ -25,6 +32,8 @@ export interface HeKeyRow {
   accountId: string;
   publicKey: Uint8Array;
   createdAt: string;
+  /** Index of its `key.registered` log entry. */
+  logIndex: number;
 }
 
 /** A query's status record (never ciphertexts, never plaintext). */
@@ -39,19 +48,39 @@ export interface QueryRow {
   finishedAt: string | null;
   errorCode: ErrorCode | null;
   resultSha256: string | null;
+  /** Index of its `query.accepted` entry, and of its `query.completed`/`query.failed` entry. */
+  acceptedIndex: number;
+  endedIndex: number | null;
 }
+
+/** How a query ended, as recorded. */
+export type QueryOutcome =
+  | {
+      status: 'completed';
+      resultSha256: string;
+      contributions: { node: string; datasets: string[]; ciphertextSha256: string[]; signature: string }[];
+      groupsLeftOut: number;
+    }
+  | { status: 'failed'; errorCode: ErrorCode; node?: string };
 
 /** Everything the hub persists. */
 export interface StateStore {
-  createAccount(account: AccountRow): Promise<void>;
+  /** The audit log, in the same database. */
+  audit: SignedLog;
+  createAccount(account: Omit<AccountRow, 'logIndex'>): Promise<AccountRow>;
   findAccountByKeyHash(keyHash: string): Promise<AccountRow | undefined>;
+  findAccount(id: string): Promise<AccountRow | undefined>;
   countAccounts(): Promise<number>;
   /** Inserts the key unless present; returns the stored row (first registration wins). */
-  putHeKey(key: HeKeyRow): Promise<HeKeyRow>;
+  putHeKey(key: Omit<HeKeyRow, 'logIndex'>): Promise<HeKeyRow>;
   getHeKey(keyId: string): Promise<HeKeyRow | undefined>;
-  insertQuery(query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256'>): Promise<void>;
-  /** Moves a running query to its final state; a query already final is left alone. */
-  finishQuery(id: string, outcome: { status: 'completed' | 'failed'; finishedAt: string; errorCode?: ErrorCode; resultSha256?: string }): Promise<void>;
+  /** Records an accepted query and appends `query.accepted`; returns the entry's index. */
+  insertQuery(query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256' | 'acceptedIndex' | 'endedIndex'>, plan: { planSha256: string; nodes: string[] }): Promise<number>;
+  /**
+   * Moves a running query to its final state and appends `query.completed` or
+   * `query.failed` — exactly once: a query already final is left alone (returns undefined).
+   */
+  finishQuery(id: string, outcome: QueryOutcome): Promise<number | undefined>;
   getQuery(id: string): Promise<QueryRow | undefined>;
   close(): Promise<void>;
 }

@@ -183,12 +183,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The latest signed checkpoint of this server's audit log (a C2SP signed note over
+         *     origin, tree size and RFC 9162 root hash), with the witness co-signatures gathered.
+         *     Hashes only: no entry content.
+         */
+        get: operations["getCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/proof/inclusion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Inclusion proof of one entry (by index or by leaf hash) in the tree of `treeSize` (default the latest checkpoint's). */
+        get: operations["getInclusionProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/proof/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Consistency proof between two tree sizes (RFC 9162 §2.1.4). */
+        get: operations["getConsistencyProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Log entries in index order (auditors and admins at the hub; public at a node, whose entries hold hashes only). */
+        get: operations["listAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/trace/{entry}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Walks a log entry (by index, or a query id) back through the entries it rests on —
+         *     query result → query accepted → key registration → accounts — each step with its
+         *     inclusion proof under one checkpoint.
+         */
+        get: operations["traceAuditEntry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/witness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Hub → node. The node checks the hub's signature on the checkpoint and its consistency
+         *     with the last checkpoint it co-signed, then returns its own signature line. An
+         *     inconsistent checkpoint is refused (409) and reported in the node's log.
+         */
+        post: operations["cosignCheckpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -479,6 +593,7 @@ export interface components {
             dataset: components["schemas"]["DatasetId"];
         };
         QueryResult: {
+            receipt: components["schemas"]["Receipt"];
             queryId: string;
             keyId: components["schemas"]["KeyId"];
             query: components["schemas"]["Query"];
@@ -505,6 +620,97 @@ export interface components {
             finishedAt?: string;
             errorCode?: components["schemas"]["ErrorCode"];
             resultSha256?: string;
+        };
+        Checkpoint: {
+            origin: string;
+            treeSize: number;
+            /** @description base64 */
+            rootHash: string;
+            /** @description The C2SP signed note (checkpoint body, the log's signature, witness co-signatures). */
+            note: string;
+            /** @description The log's Ed25519 public key */
+            logKey: string;
+            witnesses: {
+                node: components["schemas"]["NodeId"];
+                signingKey: string;
+                cosigned: boolean;
+            }[];
+            /** @description k in k-of-n. */
+            witnessQuorum: number;
+            witnessed: boolean;
+        };
+        InclusionProof: {
+            index: number;
+            treeSize: number;
+            /** @description base64 */
+            leafHash: string;
+            proof: string[];
+        };
+        ConsistencyProof: {
+            size1: number;
+            size2: number;
+            proof: string[];
+        };
+        AuditEntry: {
+            index: number;
+            /** @description The event; its RFC 8785 canonical JSON is the Merkle leaf input (protocol.md §8). */
+            entry: {
+                v: number;
+                type: string;
+                time: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description base64 */
+            leafHash: string;
+        };
+        AuditEntryPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            treeSize: number;
+        };
+        /** @description Where a result stands in the hub's log — its query.completed entry, an inclusion proof and a signed checkpoint. */
+        Receipt: {
+            index: number;
+            entry: {
+                [key: string]: unknown;
+            };
+            treeSize: number;
+            proof: string[];
+            /** @description The signed note. */
+            checkpoint: string;
+        };
+        TraceStep: {
+            /** @description How this step relates to the one before (e.g. "accepted as", "under key", "registered by"). */
+            relation: string;
+            index: number;
+            entry: {
+                [key: string]: unknown;
+            };
+            proof: string[];
+        };
+        Trace: {
+            steps: components["schemas"]["TraceStep"][];
+            treeSize: number;
+            checkpoint: string;
+        };
+        WitnessRequest: {
+            /** @description The hub-signed checkpoint note. */
+            checkpoint: string;
+            /** @description The size the consistency proof starts from (the witness's last). */
+            fromSize: number;
+            proof: string[];
+        };
+        WitnessResponse: {
+            node: components["schemas"]["NodeId"];
+            /** @description A signed-note signature line ("— name base64…"). */
+            signature: string;
+        };
+        WitnessRefusal: {
+            code: components["schemas"]["ErrorCode"];
+            message: string;
+            field?: string;
+            /** @description The size of the last checkpoint this witness co-signed. */
+            lastSize: number;
         };
         ComputeRequest: {
             queryId: string;
@@ -830,6 +1036,163 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Checkpoint"];
+                };
+            };
+        };
+    };
+    getInclusionProof: {
+        parameters: {
+            query?: {
+                index?: string;
+                leafHash?: string;
+                treeSize?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InclusionProof"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getConsistencyProof: {
+        parameters: {
+            query: {
+                from: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsistencyProof"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    listAuditEntries: {
+        parameters: {
+            query?: {
+                start?: string;
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    traceAuditEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entry: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trace. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    cosignCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WitnessRequest"];
+            };
+        };
+        responses: {
+            /** @description The co-signature. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WitnessResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The checkpoint is not consistent with what this witness signed before, or the proof starts from another size. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WitnessRefusal"];
                 };
             };
         };

@@ -1,0 +1,64 @@
+/**
+ * Audit log events (DESIGN §9, spec/protocol.md §8). Every event is an entry of the log; its
+ * RFC 8785 canonical JSON is the Merkle leaf input. Entries carry ids, hashes and the log
+ * indexes of the entries they rest on — never a row, a key or a plaintext aggregate — so a
+ * trace is a walk along those indexes, each step provable by inclusion.
+ */
+import { canonicalBytes } from '@veilgate/sdk';
+
+/** Fields every event has. */
+interface Base {
+  v: 1;
+  time: string;
+}
+
+/** The hub's events. */
+export type HubEvent = Base &
+  (
+    | { type: 'account.created'; account: string; role: string; node?: string }
+    | { type: 'key.registered'; account: string; accountIndex: number; keyId: string }
+    | {
+        type: 'query.accepted'; queryId: string; account: string; keyId: string; keyIndex: number;
+        datasets: string[]; nodes: string[]; requestSha256: string; planSha256: string;
+      }
+    | {
+        type: 'query.completed'; queryId: string; acceptedIndex: number; resultSha256: string;
+        contributions: { node: string; datasets: string[]; ciphertextSha256: string[]; signature: string }[];
+        groupsLeftOut: number;
+      }
+    | { type: 'query.failed'; queryId: string; acceptedIndex: number; errorCode: string; node?: string }
+  );
+
+/** A node's own events (its log of what it computed and witnessed). */
+export type NodeEvent = Base &
+  (
+    | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number }
+    | { type: 'witness.cosigned'; origin: string; treeSize: number; rootHash: string }
+    | { type: 'witness.refused'; origin: string; treeSize: number; rootHash: string; lastSize: number; lastRootHash: string; reason: string }
+  );
+
+/** Any event. */
+export type AuditEvent = HubEvent | NodeEvent;
+
+/** Distributes Omit over a union (so each event keeps its own fields). */
+type Unstamped<T> = T extends unknown ? Omit<T, 'v' | 'time'> : never;
+
+/**
+ * Stamps an event with the format version and the time.
+ *
+ * @example
+ * const e = auditEvent<HubEvent>({ type: 'account.created', account: 'acc_1', role: 'admin' });
+ */
+export function auditEvent<T extends AuditEvent>(event: Unstamped<T>, now: Date = new Date()): T {
+  return { v: 1, time: now.toISOString(), ...event } as unknown as T;
+}
+
+/**
+ * The leaf input of an event: its RFC 8785 canonical JSON bytes.
+ *
+ * @example
+ * const bytes = encodeEvent(e); // leaf hash = SHA-256(0x00 ‖ bytes)
+ */
+export function encodeEvent(event: AuditEvent): Uint8Array {
+  return canonicalBytes(event);
+}

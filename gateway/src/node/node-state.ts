@@ -1,0 +1,65 @@
+/**
+ * A node's own durable state (`node:sqlite`): its audit log of what it computed and
+ * witnessed, and, per hub log it witnesses, the last checkpoint it co-signed.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import type { NodeEvent } from '../audit/events.ts';
+import { openSignedLog, type SignedLog } from '../audit/signed-log.ts';
+
+/** The last checkpoint a witness co-signed for one log. */
+export interface WitnessedHead {
+  size: number;
+  root: Uint8Array;
+}
+
+/** A node's state. */
+export interface NodeState {
+  log: SignedLog;
+  /** Appends a node event in its own transaction; returns its index. */
+  record(event: NodeEvent): number;
+  lastWitnessed(origin: string): WitnessedHead | undefined;
+  /** Records a co-signed head together with its `witness.cosigned` event. */
+  recordWitnessed(origin: string, head: WitnessedHead, event: NodeEvent): void;
+  close(): void;
+}
+
+/**
+ * Opens (creating if needed) a node's state file.
+ *
+ * @example
+ * const state = openNodeState('.veilgate/nodes/hosp-a.sqlite', { origin: 'veilgate/hosp-a', signingKey });
+ */
+export function openNodeState(path: string, log: { origin: string; signingKey: string }): NodeState {
+  const db = new DatabaseSync(path);
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+    CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);`);
+  const signed = openSignedLog(db, { table: 'nodelog', ...log });
+  const get = db.prepare('SELECT size, root FROM witness_state WHERE origin = ?');
+  const put = db.prepare('INSERT OR REPLACE INTO witness_state (origin, size, root, updated_at) VALUES (?, ?, ?, ?)');
+  const transaction = <T>(work: () => T): T => {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = work();
+      db.exec('COMMIT');
+      return r;
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+  return {
+    log: signed,
+    record: (event) => transaction(() => signed.appendSync(event)),
+    lastWitnessed(origin) {
+      const r = get.get(origin) as { size: number; root: Uint8Array } | undefined;
+      return r && { size: Number(r.size), root: new Uint8Array(r.root) };
+    },
+    recordWitnessed(origin, head, event) {
+      transaction(() => {
+        put.run(origin, head.size, head.root, new Date().toISOString());
+        signed.appendSync(event);
+      });
+    },
+    close: () => db.close(),
+  };
+}
