@@ -16,6 +16,7 @@ import { canonicalSha256 } from './protocol/canonical.ts';
 import { decodeResult, type GroupResult } from './protocol/decode.ts';
 import { planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
+import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
 
 type S = components['schemas'];
 
@@ -26,6 +27,13 @@ export interface VeilgateClientOptions {
   /** An API key (`vg_…`). */
   apiKey?: string;
   fetch?: typeof globalThis.fetch;
+  /**
+   * The hub's audit log identity, pinned (e.g. from demo.json). Without it the client
+   * trusts the key the hub states on first use.
+   */
+  log?: LogIdentity;
+  /** Verify every query result's receipt (default true). */
+  verifyReceipts?: boolean;
 }
 
 /** A decrypted, decoded query result. */
@@ -36,6 +44,8 @@ export interface QueryOutcome {
   contributions: S['Contribution'][];
   suppressed: S['Suppression'][];
   timings: S['QueryResult']['timings'];
+  /** The result's place in the hub's audit log, verified unless `verifyReceipts` is false. */
+  receipt: S['Receipt'];
 }
 
 function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
@@ -62,8 +72,12 @@ export class VeilgateClient {
   /** The low-level typed client generated from the spec. */
   readonly api: Client<paths>;
   #catalog: Promise<S['Catalog']> | undefined;
+  #log: Promise<LogIdentity> | undefined;
+  readonly #verifyReceipts: boolean;
 
   constructor(options: VeilgateClientOptions) {
+    if (options.log) this.#log = Promise.resolve(options.log);
+    this.#verifyReceipts = options.verifyReceipts ?? true;
     this.api = createClient<paths>({
       baseUrl: options.baseUrl.replace(/\/$/, ''),
       ...(options.apiKey ? { headers: { Authorization: `Bearer ${options.apiKey}` } } : {}),
@@ -95,6 +109,38 @@ export class VeilgateClient {
     return this.#catalog;
   }
 
+  /** The hub's audit log identity: pinned, or as the hub states it (trust on first use). */
+  async logIdentity(): Promise<LogIdentity> {
+    this.#log ??= this.api.GET('/v1/audit/checkpoint').then(unwrap).then((c) => ({ origin: c.origin, publicKey: c.logKey }));
+    this.#log.catch(() => (this.#log = undefined));
+    return this.#log;
+  }
+
+  /** `GET /v1/audit/checkpoint`. */
+  async checkpoint(): Promise<S['Checkpoint']> {
+    return unwrap(await this.api.GET('/v1/audit/checkpoint'));
+  }
+
+  /** `GET /v1/audit/trace/{entry}` (auditors), verified step by step against the log key. */
+  async trace(entry: string | number): Promise<S['Trace']> {
+    const trace = unwrap(await this.api.GET('/v1/audit/trace/{entry}', { params: { path: { entry: String(entry) } } }));
+    verifyTrace(trace, await this.logIdentity());
+    return trace;
+  }
+
+  /**
+   * Verifies the hub's whole log (auditors): every entry against its leaf, the signed root,
+   * witnesses, and — given a saved checkpoint — that the log only grew.
+   */
+  async verifyLog(options: { trusted?: { size: number; root: string }; pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LogVerification> {
+    const source: LogSource = {
+      checkpoint: () => this.checkpoint(),
+      entries: async (start, limit) => unwrap(await this.api.GET('/v1/audit/entries', { params: { query: { start: String(start), limit: String(limit) } } })),
+      consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
+    };
+    return verifyLog(source, { log: await this.logIdentity(), ...options });
+  }
+
   /** `POST /v1/keys`: registers the public half of a BFV key pair. */
   async registerKey(keys: Pick<HeKeyPair, 'publicKey'>): Promise<S['HeKey']> {
     return unwrap(await this.api.POST('/v1/keys', { body: { publicKey: toBase64(keys.publicKey) } }));
@@ -119,8 +165,11 @@ export class VeilgateClient {
     if (canonicalSha256(expected) !== canonicalSha256(result.plan) || canonicalSha256(query) !== canonicalSha256(result.query)) {
       throw new ResultVerificationError('plan_mismatch', 'the hub answered with a plan or query other than the one asked for');
     }
+    const ciphertexts = result.ciphertexts.map(fromBase64);
+    // DESIGN §9: the result is only as good as its place in the log — check the receipt.
+    if (this.#verifyReceipts) verifyQueryReceipt(result.receipt, { queryId: result.queryId, ciphertexts }, await this.logIdentity());
     const slots: BigUint64Array[] = [];
-    for (const ct of result.ciphertexts) slots.push(await decryptSlots(options.keys.secretKey, fromBase64(ct)));
+    for (const ct of ciphertexts) slots.push(await decryptSlots(options.keys.secretKey, ct));
     return {
       queryId: result.queryId,
       groups: decodeResult(query, result.plan, slots, result.suppressed),
@@ -128,6 +177,7 @@ export class VeilgateClient {
       contributions: result.contributions,
       suppressed: result.suppressed,
       timings: result.timings,
+      receipt: result.receipt,
     };
   }
 }

@@ -35,3 +35,5 @@ export { LogClient, verifyReceipt } from './log/log-client.ts';
 export type { LogClientOptions, TrustedTreeHead, Receipt as LogReceipt } from './log/log-client.ts';
 export { LogVerificationError } from './log/errors.ts';
 export type { LogErrorCode, LogEvidence, TreeHeadEvidence } from './log/errors.ts';
+export { resultDigest, verifyQueryReceipt, verifyLog, verifyTrace } from './audit.ts';
+export type { LogIdentity, LogProblem, LogVerification, LogSource } from './audit.ts';

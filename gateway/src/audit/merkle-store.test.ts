@@ -319,7 +319,8 @@ describe('sqlite store transactions', () => {
              WHEN NEW.idx = 7 BEGIN SELECT RAISE(ABORT, 'injected'); END`);
     await expect(s.append(D.slice(5, 12))).rejects.toThrow(/injected/);
     expect(await s.size()).toBe(5);
-    expect((db.prepare('SELECT count(*) AS n FROM merkle_subtrees').get() as { n: number }).n).toBe(3); // (1,0) (1,1) (2,0)
+    // 5 leaves (level 0, stored as subtrees too) + (1,0) (1,1) (2,0)
+    expect((db.prepare('SELECT count(*) AS n FROM merkle_subtrees').get() as { n: number }).n).toBe(8);
     expect(hex(await s.root())).toBe(hex(O.root(5)));
     expect(db.isTransaction).toBe(false);
     db.exec('DROP TRIGGER fail_leaf');

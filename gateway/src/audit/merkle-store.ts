@@ -414,7 +414,7 @@ export function createMemoryMerkleStore(): SyncMerkleStore {
 /**
  * A store in the hub's SQLite database, creating its tables if absent:
  *   <table>_entries  (idx INTEGER PRIMARY KEY, entry BLOB, leaf_hash BLOB) + index on leaf_hash
- *   <table>_subtrees (level, idx, hash) WITHOUT ROWID — levels ≥ 1 (level 0 is leaf_hash)
+ *   <table>_subtrees (level, idx, hash) WITHOUT ROWID — every level, leaves included
  *
  * `append` runs in its own `BEGIN IMMEDIATE … COMMIT` (and refuses to run inside an open
  * transaction); to append in the same transaction as other state changes, call
@@ -457,10 +457,10 @@ export function openSqliteMerkleStore(db: DatabaseSync, options: SqliteMerkleSto
     const m = first(q.size);
     return m === null || m === undefined ? 0 : Number(m) + 1;
   };
-  const read = (id: SubtreeId): Uint8Array =>
-    id.level === 0
-      ? blob(first(q.leafHash, id.index), `leaf hash ${id.index}`)
-      : blob(first(q.subtree, id.level, id.index), `subtree (${id.level}, ${id.index})`);
+  // Proofs read leaf hashes from the subtree table too, never from the entries table: the
+  // tree is the commitment, entries are content. Content edited in place (even with its
+  // leaf_hash column) then cannot bend the proofs an auditor bisects with.
+  const read = (id: SubtreeId): Uint8Array => blob(first(q.subtree, id.level, id.index), `subtree (${id.level}, ${id.index})`);
   const savepoint = `${t}_append`;
 
   const appendSync = (batch: Uint8Array[]): number => {
@@ -470,7 +470,7 @@ export function openSqliteMerkleStore(db: DatabaseSync, options: SqliteMerkleSto
       const start = size();
       appendLeaves(start, batch, read, (level, index, h, e) => {
         if (level === 0) q.insertEntry.run(index, e!, h);
-        else q.insertSubtree.run(level, index, h);
+        q.insertSubtree.run(level, index, h);
       });
       db.exec(`RELEASE ${savepoint}`);
       return start;

@@ -9,6 +9,7 @@ import { runHub, runNode } from './commands/servers.ts';
 import { runKeys } from './commands/keys.ts';
 import { runQueryCommand } from './commands/query.ts';
 import { runAccounts } from './commands/accounts.ts';
+import { runAudit } from './commands/audit.ts';
 import { UsageError } from './usage.ts';
 
 const USAGE = `veilgate — trusted data space for health data
@@ -23,6 +24,9 @@ usage:
   veilgate keys register --key FILE [--hub URL] [--api-key KEY]
   veilgate query (--file Q.json | --json '{…}') --key FILE [--hub URL] [--api-key KEY] [--format table|json]
   veilgate accounts create --name NAME --role ROLE [--node ID] [--hub URL] [--api-key ADMIN_KEY]
+  veilgate audit verify [--checkpoint FILE] [--log-key KEY] [--hub URL] [--api-key AUDITOR_KEY]
+                                   check the whole log (from a saved checkpoint if FILE exists); exit 1 on any problem
+  veilgate audit trace ENTRY       walk an entry (log index or query id) back to the approvals it rests on
 
 --hub and --api-key default to $VEILGATE_HUB and $VEILGATE_API_KEY, then to .veilgate/demo.json.`;
 
@@ -33,6 +37,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   keys: runKeys,
   query: runQueryCommand,
   accounts: runAccounts,
+  audit: runAudit,
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -25,13 +25,14 @@ export function parseCommand<T extends NonNullable<ParseArgsConfig['options']>>(
 }
 
 /** The hub URL and API key: flags, then environment, then .veilgate/demo.json (researcher). */
-export function hubCredentials(values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' = 'researcher'): { hubUrl: string; apiKey: string } {
-  let demo: { hubUrl?: string; accounts?: Record<string, unknown> } = {};
+export function hubCredentials(values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' | 'auditor' = 'researcher'): { hubUrl: string; apiKey: string; log?: { origin: string; publicKey: string } } {
+  let demo: { hubUrl?: string; accounts?: Record<string, unknown>; log?: { origin: string; publicKey: string } } = {};
   const demoPath = process.env.VEILGATE_DEMO ?? '.veilgate/demo.json';
   if (existsSync(demoPath)) demo = JSON.parse(readFileSync(demoPath, 'utf8')) as typeof demo;
   const hubUrl = values.hub ?? process.env.VEILGATE_HUB ?? demo.hubUrl;
   const apiKey = values['api-key'] ?? process.env.VEILGATE_API_KEY ?? (demo.accounts?.[role] as string | undefined);
   if (!hubUrl) throw new UsageError('no hub: pass --hub URL or set VEILGATE_HUB');
   if (!apiKey) throw new UsageError('no API key: pass --api-key KEY or set VEILGATE_API_KEY');
-  return { hubUrl, apiKey };
+  // The demo's pinned log identity applies only to the demo's own hub.
+  return { hubUrl, apiKey, ...(demo.log && hubUrl === demo.hubUrl ? { log: demo.log } : {}) };
 }

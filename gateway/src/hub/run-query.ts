@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, planQuery, sha256Hex, toBase64, toBase64Url,
+  addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, sha256Hex, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type Query, type QueryResultBody,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
@@ -25,14 +25,6 @@ export interface QueryDeps {
   log: (line: string) => void;
   /** Called after the log grew (the hub then asks its witnesses to co-sign). */
   onLogged?: () => void;
-}
-
-/**
- * The digest of a result that the `query.completed` entry records and the researcher
- * checks: SHA-256 of the canonical JSON of the ciphertexts' SHA-256 hashes (protocol.md §8).
- */
-export function resultDigest(ciphertexts: Uint8Array[]): string {
-  return canonicalSha256({ ciphertextSha256: ciphertexts.map(sha256Hex) });
 }
 
 /** A receipt for log entry `index`: the entry, its inclusion proof, a signed checkpoint. */

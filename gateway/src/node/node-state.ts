@@ -31,7 +31,7 @@ export interface NodeState {
  */
 export function openNodeState(path: string, log: { origin: string; signingKey: string }): NodeState {
   const db = new DatabaseSync(path);
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
     CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);`);
   const signed = openSignedLog(db, { table: 'nodelog', ...log });
   const get = db.prepare('SELECT size, root FROM witness_state WHERE origin = ?');

@@ -58,7 +58,9 @@ function toKey(r: Row): HeKeyRow {
  */
 export function openSqliteStore(path: string, log: { origin: string; signingKey: string }): StateStore {
   const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+  // synchronous stays FULL: a commit that a receipt or checkpoint already vouches for must
+  // survive power loss, or the log could re-grow differently at the same index (a fork).
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;');
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.exec('BEGIN');

@@ -28,6 +28,11 @@ export function sha256Bytes(bytes: Uint8Array): Uint8Array {
   return sha256(bytes);
 }
 
+/** Lowercase hex of bytes. */
+export function toHex(bytes: Uint8Array): string {
+  return bytesToHex(bytes);
+}
+
 /** SHA-256 as lowercase hex. */
 export function sha256Hex(bytes: Uint8Array): string {
   return bytesToHex(sha256(bytes));
