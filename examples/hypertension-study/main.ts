@@ -6,14 +6,17 @@
  * hospitals never reveal a row or their own aggregates; the numbers below are decrypted
  * here, with a key that never leaves this process.
  *
+ * It goes the whole way a researcher goes: a key pair, an access request bound to an identity
+ * key, the institutions' approval (played here by the demo's operators), then the query.
+ *
  * Run the demo first (`npm start`), then: `npm run example` (or `--json` for machine output).
  * Connection: $VEILGATE_HUB and $VEILGATE_API_KEY, else .veilgate/demo.json ($VEILGATE_DEMO).
  */
 import { readFileSync } from 'node:fs';
-import { VeilgateClient, generateHeKeyPair, type Query } from '@veilgate/sdk';
+import { VeilgateClient, generateHeKeyPair, generateIdentityKey, type Query } from '@veilgate/sdk';
 
 const demoPath = process.env.VEILGATE_DEMO ?? '.veilgate/demo.json';
-let demo: { hubUrl?: string; accounts?: { researcher?: string } } = {};
+let demo: { hubUrl?: string; accounts?: { researcher?: string; operators?: Record<string, string[]> } } = {};
 try {
   demo = JSON.parse(readFileSync(demoPath, 'utf8')) as typeof demo;
 } catch {
@@ -32,12 +35,39 @@ const client = new VeilgateClient({ baseUrl, apiKey });
 const keys = await generateHeKeyPair();
 await client.registerKey(keys);
 
-// 2. Every dataset in the catalog that has the elements this study needs.
+// 2. Every queryable dataset in the catalog that has the elements this study needs.
 const catalog = await client.catalog();
 const needed = ['sex', 'age', 'systolic_bp'];
-const datasets = catalog.datasets.filter((d) => needed.every((e) => d.elements.includes(e))).map((d) => d.id);
+const datasets = catalog.datasets.filter((d) => d.queryable && needed.every((e) => d.elements.includes(e))).map((d) => d.id);
 
-// 3. The query: ESC/ESH blood-pressure categories as histogram bins.
+// 3. Ask each institution for access, bound to a fresh identity key (DPoP proves it per query).
+const identity = await generateIdentityKey();
+const request = await client.requestAccess(
+  {
+    datasets, elements: needed, operations: ['count', 'mean', 'stddev', 'histogram'], purpose: 'DUO:0000006',
+    justification: 'Prevalence and control of hypertension by sex and age band across hospitals.',
+    durationDays: 7, privacyBudget: 1, queryQuota: 10,
+  },
+  identity,
+);
+const log = (line: string) => process.argv.includes('--json') || console.log(line);
+log(`Access request ${request.id} submitted to ${request.decisions.map((d) => d.node).join(', ')}.`);
+
+// 4. Each institution's operators decide. In the demo their credentials are in demo.json, so
+//    this script plays their part; in a real data space they decide in the console or CLI.
+const operators = demo.accounts?.operators;
+if (!operators) {
+  console.error(`Waiting for the institutions' operators to approve ${request.id}; run again once they have.`);
+  process.exit(3);
+}
+for (const decision of request.decisions) {
+  for (const key of (operators[decision.node] ?? []).slice(0, decision.requiredApprovals)) {
+    await new VeilgateClient({ baseUrl, apiKey: key }).decide(request.id, 'approve');
+  }
+  log(`  ${decision.node}: approved by ${decision.requiredApprovals} operator(s); its node signed a consent token.`);
+}
+
+// 5. The query: ESC/ESH blood-pressure categories as histogram bins.
 const bpCategories = [60, 120, 130, 140, 160, 180, 260];
 const query: Query = {
   datasets,
@@ -50,13 +80,13 @@ const query: Query = {
     { op: 'histogram', element: 'systolic_bp', bins: bpCategories },
   ],
 };
-const result = await client.query(query, { keys });
+const result = await client.query(query, { keys, identity, purpose: 'DUO:0000006' });
 
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ query, groups: result.groups }));
 } else {
   const pct = (n: number, of: number) => (of ? `${((100 * n) / of).toFixed(1)}%` : '—');
-  console.log(`Systolic blood pressure by sex and age band — ${datasets.length} institutions, query ${result.queryId}\n`);
+  console.log(`\nSystolic blood pressure by sex and age band — ${datasets.length} institutions, query ${result.queryId}\n`);
   const header = ['sex', 'age', 'n', 'mean', 'sd', '<120', '120–129', '130–139', '140–159', '160–179', '≥180', 'left out at'];
   const rows = result.groups.map((g) => {
     const [, mean, sd, hist] = g.aggregates;
@@ -69,6 +99,6 @@ if (process.argv.includes('--json')) {
   const fmt = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(fmt(header));
   console.log(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const r of rows) console.log(fmt(r));
+  for (const r of rows) console.log(fmt(r).trimEnd());
   console.log(`\nhub time ${result.timings.totalMs.toFixed(0)} ms · ${result.contributions.length} signed contributions verified by the hub`);
 }

@@ -16,6 +16,10 @@ import { canonicalSha256 } from './protocol/canonical.ts';
 import { decodeResult, type GroupResult } from './protocol/decode.ts';
 import { planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
+import { elementsOfQuery } from './protocol/plan.ts';
+import { tokenDigests } from './protocol/token-digests.ts';
+import { createDpopProof } from './consent/dpop.ts';
+import type { IdentityKey } from './consent/identity.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
 
 type S = components['schemas'];
@@ -74,8 +78,10 @@ export class VeilgateClient {
   #catalog: Promise<S['Catalog']> | undefined;
   #log: Promise<LogIdentity> | undefined;
   readonly #verifyReceipts: boolean;
+  readonly #baseUrl: string;
 
   constructor(options: VeilgateClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/$/, '');
     if (options.log) this.#log = Promise.resolve(options.log);
     this.#verifyReceipts = options.verifyReceipts ?? true;
     this.api = createClient<paths>({
@@ -146,13 +152,95 @@ export class VeilgateClient {
     return unwrap(await this.api.POST('/v1/keys', { body: { publicKey: toBase64(keys.publicKey) } }));
   }
 
+  /** `POST /v1/access-requests`: asks for access, bound to the identity key's thumbprint. */
+  async requestAccess(input: Omit<S['AccessRequestInput'], 'identityKey'>, identity: IdentityKey): Promise<S['AccessRequest']> {
+    return unwrap(await this.api.POST('/v1/access-requests', { body: { ...input, identityKey: { ...identity.publicJwk } } }));
+  }
+
+  /** `GET /v1/access-requests`: mine (researcher), my institution's (operator), all (auditor). */
+  async accessRequests(state?: S['AccessRequestState']): Promise<S['AccessRequest'][]> {
+    return unwrap(await this.api.GET('/v1/access-requests', { params: { query: state ? { state } : {} } })).requests;
+  }
+
+  /** `GET /v1/access-requests/{id}`. */
+  async accessRequest(id: string): Promise<S['AccessRequest']> {
+    return unwrap(await this.api.GET('/v1/access-requests/{requestId}', { params: { path: { requestId: id } } }));
+  }
+
+  /** `POST /v1/access-requests/{id}/withdraw` (researcher). */
+  async withdrawAccessRequest(id: string): Promise<S['AccessRequest']> {
+    return unwrap(await this.api.POST('/v1/access-requests/{requestId}/withdraw', { params: { path: { requestId: id } } }));
+  }
+
+  /** `POST /v1/access-requests/{id}/decisions` (operator): approve, or deny with a reason. */
+  async decide(id: string, decision: 'approve' | 'deny', reason?: string): Promise<S['AccessRequest']> {
+    return unwrap(await this.api.POST('/v1/access-requests/{requestId}/decisions', { params: { path: { requestId: id } }, body: { decision, ...(reason ? { reason } : {}) } }));
+  }
+
+  /** `POST /v1/access-requests/{id}/revoke` (operator). */
+  async revoke(id: string, reason: string): Promise<S['AccessRequest']> {
+    return unwrap(await this.api.POST('/v1/access-requests/{requestId}/revoke', { params: { path: { requestId: id } }, body: { reason } }));
+  }
+
+  /** `GET /v1/grants`: my consent tokens in force. */
+  async grants(): Promise<S['Grant'][]> {
+    return unwrap(await this.api.GET('/v1/grants')).grants;
+  }
+
+  /** `POST /v1/datasets/{id}/consent` (operator): a patient-consent CSV for one of my institution's datasets. */
+  async importConsent(datasetId: string, csv: string): Promise<S['ConsentImportResult']> {
+    return unwrap(
+      await this.api.POST('/v1/datasets/{datasetId}/consent', {
+        params: { path: { datasetId } },
+        body: csv,
+        bodySerializer: (b: unknown) => b as string,
+        headers: { 'content-type': 'text/csv' },
+      }),
+    );
+  }
+
   /**
-   * Runs a query and returns decrypted per-group results. The hub's plan is checked by
-   * re-planning the same query against the catalog (a hub cannot change what the slots
-   * mean), and the echoed query must be the one sent.
+   * The consent tokens a query needs: for each institution it touches, a grant in force that
+   * covers its datasets, elements, operations and purpose with quota left.
    */
-  async query(query: Query, options: { keys: HeKeyPair }): Promise<QueryOutcome> {
-    const result = unwrap(await this.api.POST('/v1/queries', { body: { keyId: options.keys.keyId, query } }));
+  async tokensFor(query: Query, identity: IdentityKey, purpose?: string): Promise<{ purpose: string; tokens: string[] }> {
+    const catalog = await this.catalog();
+    const grants = (await this.grants()).filter((g) => g.identityJkt === identity.jkt);
+    const byNode = new Map<string, string[]>();
+    for (const id of query.datasets) {
+      const node = catalog.datasets.find((d) => d.id === id)?.node;
+      if (node) byNode.set(node, [...(byNode.get(node) ?? []), id]);
+    }
+    const elements = elementsOfQuery(query);
+    const operations = query.aggregates.map((a) => a.op);
+    const chosenPurpose = purpose ?? grants.find((g) => byNode.has(g.node))?.purpose ?? 'DUO:0000006';
+    const tokens: string[] = [];
+    for (const [node, datasets] of byNode) {
+      const grant = grants.find((g) =>
+        g.node === node && g.purpose === chosenPurpose && g.queriesUsed < g.queryQuota &&
+        datasets.every((d) => g.datasets.includes(d)) && elements.every((e) => g.elements.includes(e)) && operations.every((o) => g.operations.includes(o)));
+      if (grant) tokens.push(grant.token);
+    }
+    return { purpose: chosenPurpose, tokens };
+  }
+
+  /**
+   * Runs a query and returns decrypted per-group results. It attaches the consent tokens of
+   * the grants that cover the query (or the ones given) and a DPoP proof (RFC 9449) signed
+   * with the identity key they are bound to. The hub's plan is checked by re-planning the
+   * same query against the catalog (a hub cannot change what the slots mean), the echoed
+   * query must be the one sent, and the receipt is verified.
+   */
+  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[] }): Promise<QueryOutcome> {
+    const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
+    // With no token to bind there is nothing to prove: the hub will say which token is missing.
+    const dpop = tokens.length
+      ? await createDpopProof({
+          privateJwk: options.identity.privateJwk, publicJwk: options.identity.publicJwk,
+          htm: 'POST', htu: `${this.#baseUrl}/v1/queries`, accessTokens: tokenDigests(tokens),
+        })
+      : undefined;
+    const result = unwrap(await this.api.POST('/v1/queries', { body: { keyId: options.keys.keyId, query, purpose, tokens }, ...(dpop ? { headers: { DPoP: dpop } } : {}) }));
     const catalog = await this.catalog();
     const he = await loadHe();
     let rowBound = 0n;

@@ -22,18 +22,21 @@
  * Results are printed and written as JSON (default `.veilgate/bench/results.json`).
  * Generated data is cached under `.veilgate/bench/<scenario>/data`.
  */
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { sep } from 'node:path';
 import { dirname, resolve } from 'node:path';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  VeilgateClient, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
+  VeilgateClient, generateIdentityKey, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
   loadPublicKey, sha256Hex, toBase64, type GroupResult, type HeKeyPair, type Query, type SlotPlan,
 } from '@veilgate/sdk';
 import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
+import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
 import { createPooledOracle, type PooledOracle } from '../../gateway/src/demo/oracle.ts';
 import type { GeneratedHospital } from '../../gateway/src/demo/synthetic.ts';
 import { compileAggregate } from '../../gateway/src/datasets/aggregate-sql.ts';
@@ -143,6 +146,68 @@ function table(headers: string[], rows: string[][]): string {
 
 const log = (line: string): void => console.log(line);
 
+/**
+ * CPU used on the machine by everything but this process, in cores (averaged), plus steal
+ * time: Linux /proc/stat minus `process.cpuUsage()` (which counts all of this process's
+ * threads, DuckDB's included). Timings are only trustworthy when this stays near 0.
+ */
+function foreignCpuMeter(): { stop(): { otherCores: number; stealCores: number } | undefined } {
+  const read = (): { busy: number; steal: number } | undefined => {
+    try {
+      const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+      const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+      const tick = 10; // ms per USER_HZ tick (100 Hz on Linux)
+      return { busy: ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * tick, steal: (steal ?? 0) * tick };
+    } catch {
+      return undefined;
+    }
+  };
+  const start = read();
+  const own = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    stop() {
+      const end = read();
+      if (!start || !end) return undefined;
+      const mine = process.cpuUsage(own);
+      const wall = performance.now() - t0;
+      const other = end.busy - start.busy - (mine.user + mine.system) / 1000;
+      return { otherCores: Math.max(0, other) / wall, stealCores: (end.steal - start.steal) / wall };
+    },
+  };
+}
+
+/**
+ * Waits (up to `maxMs`) until other processes use less than 0.1 core over a 3 s window, so
+ * that a scenario does not start while e.g. a test suite runs. Returns the time waited.
+ */
+async function waitForQuietMachine(maxMs: number): Promise<{ waitedMs: number; quiet: boolean }> {
+  const t0 = performance.now();
+  for (;;) {
+    const meter = foreignCpuMeter();
+    await new Promise((r) => setTimeout(r, 3000));
+    const other = meter.stop();
+    if (!other || other.otherCores + other.stealCores < 0.1) return { waitedMs: performance.now() - t0, quiet: true };
+    if (performance.now() - t0 >= maxMs) return { waitedMs: performance.now() - t0, quiet: false };
+    log(`  (machine busy: other processes use ${other.otherCores.toFixed(2)} cores; waiting)`);
+  }
+}
+
+/**
+ * Waits until this process's event loop has been (nearly) idle for 10 ms, at most `maxMs`.
+ * After a federated query the hub gathers witness co-signatures for its audit log in the
+ * background (hub and nodes share this thread here); the timed windows of the next
+ * measurement should not absorb that work. Its cost still shows in the CPU profile.
+ */
+async function settleEventLoop(maxMs = 500): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const before = nodePerformance.eventLoopUtilization();
+    await new Promise((r) => setTimeout(r, 10));
+    if (nodePerformance.eventLoopUtilization(before).utilization < 0.05) return;
+  }
+}
+
 /** Samples RSS every 250 ms; DuckDB's native memory is part of RSS. */
 function rssSampler(): { stop(): number } {
   let peak = process.memoryUsage.rss();
@@ -170,6 +235,8 @@ interface CryptoTimings {
   sha256CiphertextMs: Summary;
   base64EncodeCiphertextMs: Summary;
   base64DecodeCiphertextMs: Summary;
+  /** Reference only (not what the product uses): the same operations in node:crypto (OpenSSL). */
+  nativeReference: { ed25519SignMs: Summary; ed25519VerifyMs: Summary; sha256CiphertextMs: Summary };
 }
 
 function timeSync(fn: () => unknown, iterations: number): Summary {
@@ -219,6 +286,8 @@ async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoT
     const digest = new Uint8Array(createHash('sha256').update(ct).digest());
     const signature = signMessage(signing.secretKey, digest);
     const b64 = toBase64(ct);
+    const native = generateKeyPairSync('ed25519');
+    const nativeSignature = sign(null, digest, native.privateKey);
     return {
       encryptMs: summarize(enc),
       addMs,
@@ -229,6 +298,11 @@ async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoT
       sha256CiphertextMs: timeSync(() => sha256Hex(ct), iterations),
       base64EncodeCiphertextMs: timeSync(() => toBase64(ct), iterations),
       base64DecodeCiphertextMs: timeSync(() => fromBase64(b64), iterations),
+      nativeReference: {
+        ed25519SignMs: timeSync(() => sign(null, digest, native.privateKey), iterations),
+        ed25519VerifyMs: timeSync(() => verify(null, digest, native.publicKey, nativeSignature), iterations),
+        sha256CiphertextMs: timeSync(() => createHash('sha256').update(ct).digest('hex'), iterations),
+      },
     };
   } finally {
     pk.delete();
@@ -268,7 +342,9 @@ function categoryOf(url: string, functionName: string): string | undefined {
       ? 'express stack'
       : `deps: ${pkg}`;
   }
-  if (url.startsWith('node:')) return 'Node core (http, fetch/undici, streams)';
+  if (url === 'node:inspector' || url.startsWith('node:internal/inspector')) return 'profiler overhead';
+  if (url.startsWith('node:internal/deps/undici')) return 'Node core: fetch (undici)';
+  if (url.startsWith('node:')) return /_http_|internal\/http|node:http|node:net|internal\/stream|stream/.test(url) ? 'Node core: http server, net, streams' : `Node core: other`;
   const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
   if (path.startsWith(ROOT)) {
     const rel = path.slice(ROOT.length);
@@ -280,7 +356,7 @@ function categoryOf(url: string, functionName: string): string | undefined {
   return undefined;
 }
 
-async function profileMainThread(run: () => Promise<unknown>, runs: number): Promise<ThreadProfile> {
+async function profileMainThread(run: () => Promise<unknown>, runs: number, saveTo?: string): Promise<ThreadProfile> {
   const session = new Session();
   session.connect();
   try {
@@ -291,6 +367,7 @@ async function profileMainThread(run: () => Promise<unknown>, runs: number): Pro
     for (let i = 0; i < runs; i++) await run();
     const wall = performance.now() - t0;
     const { profile } = await session.post('Profiler.stop');
+    if (saveTo) writeFileSync(saveTo, JSON.stringify(profile));
     const parent = new Map<number, number>();
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -335,9 +412,18 @@ interface ScenarioResult {
   totalRows: number;
   runs: number;
   /** Start of the data space (includes data generation unless `dataCached`), pooled-table load. */
-  setup: { dataCached: boolean; dataSpaceStartMs: number; plaintextLoadMs: number };
+  setup: { dataCached: boolean; dataSpaceStartMs: number; plaintextLoadMs: number; nodeSqlBaselineLoadMs: number };
   federatedMs: Summary;
   plaintextMs: Summary;
+  /**
+   * Second baseline: the nodes' own compiled statement, in one DuckDB, over all rows loaded
+   * the way nodes load them (with their precomputed code/offset columns). The federated
+   * query minus this is the cost of federation and encryption alone.
+   */
+  nodeSqlPooledMs: Summary;
+  ratioNodeSqlP50: number;
+  /** Every timed run, in order (ms). */
+  samples: { federated: number[]; plaintext: number[]; nodeSqlPooled: number[] };
   ratioP50: number;
   ratioP95: number;
   /** Hub-reported timings (ms). */
@@ -362,6 +448,12 @@ interface ScenarioResult {
   /** Main-thread CPU profile of extra federated runs (not part of the timed runs). */
   profile?: ThreadProfile;
   peakRssBytes: number;
+  /** 1-minute load average before and after the scenario (includes this process's threads). */
+  loadAverage: { before: number; after: number };
+  /** CPU used by other processes (and stolen by the hypervisor) during the scenario, in cores. */
+  foreignCpu?: { otherCores: number; stealCores: number };
+  /** Which attempt is reported (a scenario that other processes disturbed is run again, the quietest attempt kept). */
+  attempt?: number;
 }
 
 /** A fetch that times POST /v1/queries (until the body is read) and keeps the raw body. */
@@ -468,8 +560,11 @@ async function runScenario(
   const dir = resolve('.veilgate/bench', sc.name);
   log(`\n=== ${sc.name}: ${sc.note} — ${sc.hospitals} nodes × ${sc.patientsPerHospital.toLocaleString('en')} rows ===`);
   const rss = rssSampler();
+  const loadBefore = loadavg()[0] ?? NaN;
+  const foreign = foreignCpuMeter();
   let space: DataSpace | undefined;
   let oracle: PooledOracle | undefined;
+  let pooledEngine: DatasetEngine | undefined;
   try {
     const dataCached = dataIsCached(dir, sc);
     const t0 = performance.now();
@@ -478,26 +573,46 @@ async function runScenario(
     log(`data space up in ${ms(dataSpaceStartMs)} ms (${dataCached ? 'cached data' : 'data generated now'}: ${dir}/data)`);
 
     const t1 = performance.now();
-    oracle = await createPooledOracle(space.dataDir, space.hospitals);
+    // Core datasets are listed but never queried: pool only what a query can reach.
+    const reachable = space.hospitals.map((h) => ({ ...h, datasets: h.datasets.filter((d) => d.classification !== 'core') }));
+    oracle = await createPooledOracle(space.dataDir, reachable);
     await oracle.query('CREATE TABLE pooled_t AS SELECT * FROM pooled');
     const plaintextLoadMs = performance.now() - t1;
     const [{ rows }] = (await oracle.query('SELECT count(*) AS rows FROM pooled_t')) as [{ rows: number }];
     log(`plaintext pooled table: ${rows.toLocaleString('en')} rows materialised in ${ms(plaintextLoadMs)} ms`);
 
+    const t2 = performance.now();
+    pooledEngine = await openDatasets(reachable.flatMap((h) => h.datasets), space.dataDir, loadDictionary());
+    const parts = [...pooledEngine.datasets.values()].map((d) => d.table);
+    await pooledEngine.query(`CREATE TABLE pooled_std AS ${parts.map((t) => `SELECT * FROM ${t}`).join(' UNION ALL BY NAME ')}`);
+    for (const t of parts) await pooledEngine.query(`DROP TABLE ${t}`);
+    const nodeSqlBaselineLoadMs = performance.now() - t2;
+    log(`node-SQL baseline: the same rows loaded as the nodes load them, into one table, in ${ms(nodeSqlBaselineLoadMs)} ms`);
+
     const timing = timingFetch();
     const client = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher, fetch: timing.fetch });
     await client.registerKey(options.keys);
+    // The researcher's identity and a grant on every queryable dataset (consent flow of issue 3).
+    const identity = await generateIdentityKey();
+    await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity);
     const catalog = await client.catalog();
-    const query = benchQuery(catalog.datasets.map((d) => d.id));
+    const query = benchQuery(catalog.datasets.filter((d) => d.queryable).map((d) => d.id));
     const sql = plaintextSql('pooled_t');
 
+    // The plan of the query (the same for every run) is needed for the node-SQL baseline.
+    const { plan } = await client.query(query, { keys: options.keys, identity });
+    const nodeSql = compileAggregate(query, plan, 'pooled_std');
+    const engine = pooledEngine;
+    const runNodeSql = (): Promise<Record<string, unknown>[]> => engine.query(nodeSql.sql, nodeSql.params);
     for (let i = 0; i < options.warmup; i++) {
-      await client.query(query, { keys: options.keys });
+      await client.query(query, { keys: options.keys, identity });
       await oracle.query(sql);
+      await runNodeSql();
     }
 
     const fed: number[] = [];
     const plain: number[] = [];
+    const nodeSqlPooled: number[] = [];
     const http: number[] = [];
     const clientSide: number[] = [];
     const hubTotal: number[] = [];
@@ -505,9 +620,10 @@ async function runScenario(
     const combine: number[] = [];
     let outcome: Awaited<ReturnType<VeilgateClient['query']>> | undefined;
     let plainRows: Record<string, unknown>[] = [];
+    let nodeSqlRows: Record<string, unknown>[] = [];
     for (let i = 0; i < options.runs; i++) {
       const a = performance.now();
-      outcome = await client.query(query, { keys: options.keys });
+      outcome = await client.query(query, { keys: options.keys, identity });
       const fedMs = performance.now() - a;
       fed.push(fedMs);
       http.push(timing.last.ms);
@@ -515,13 +631,21 @@ async function runScenario(
       hubTotal.push(outcome.timings.totalMs);
       fanOut.push(outcome.timings.fanOutMs);
       combine.push(outcome.timings.combineMs);
+      await settleEventLoop();
       const b = performance.now();
       plainRows = await oracle.query(sql);
       plain.push(performance.now() - b);
+      const c = performance.now();
+      nodeSqlRows = await runNodeSql();
+      nodeSqlPooled.push(performance.now() - c);
+      await settleEventLoop();
     }
     if (!outcome) throw new Error('no runs');
 
     const countCheck = checkAgainstPlaintext(outcome.groups, plainRows);
+    const nodeSqlTotal = nodeSqlRows.reduce((n, r) => n + Number(r.c0), 0);
+    const plainTotal = plainRows.reduce((n, r) => n + Number(r.n), 0);
+    if (nodeSqlTotal !== plainTotal) countCheck.mismatches.push(`node-SQL baseline counts ${nodeSqlTotal} rows, plaintext ${plainTotal}`);
     if (countCheck.mismatches.length > 0) {
       console.warn(`WARNING ${sc.name}: federated result disagrees with plaintext DuckDB:\n  ${countCheck.mismatches.join('\n  ')}`);
     }
@@ -533,6 +657,7 @@ async function runScenario(
 
     const federatedMs = summarize(fed);
     const plaintextMs = summarize(plain);
+    const nodeSqlPooledMs = summarize(nodeSqlPooled);
     const result: ScenarioResult = {
       scenario: sc.name,
       note: sc.note,
@@ -540,9 +665,12 @@ async function runScenario(
       rowsPerNode: sc.patientsPerHospital,
       totalRows: rows,
       runs: options.runs,
-      setup: { dataCached, dataSpaceStartMs, plaintextLoadMs },
+      setup: { dataCached, dataSpaceStartMs, plaintextLoadMs, nodeSqlBaselineLoadMs },
       federatedMs,
       plaintextMs,
+      nodeSqlPooledMs,
+      ratioNodeSqlP50: federatedMs.p50 / nodeSqlPooledMs.p50,
+      samples: { federated: fed, plaintext: plain, nodeSqlPooled },
       ratioP50: federatedMs.p50 / plaintextMs.p50,
       ratioP95: federatedMs.p95 / plaintextMs.p95,
       hub: { totalMs: summarize(hubTotal), fanOutMs: summarize(fanOut), combineMs: summarize(combine) },
@@ -556,14 +684,15 @@ async function runScenario(
       suppressedGroups: outcome.suppressed.length,
       countCheck,
       peakRssBytes: 0,
+      loadAverage: { before: loadBefore, after: NaN },
     };
     log(
       `federated p50 ${ms(federatedMs.p50)} / p95 ${ms(federatedMs.p95)} ms · plaintext p50 ${ms(plaintextMs.p50)} / p95 ${ms(plaintextMs.p95)} ms` +
-        ` · ratio ${result.ratioP50.toFixed(2)} · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : `match (${countCheck.compared} groups)`}`,
+        ` · ratio ${result.ratioP50.toFixed(2)} · node SQL pooled p50 ${ms(nodeSqlPooledMs.p50)} ms (ratio ${result.ratioNodeSqlP50.toFixed(2)}) · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : `match (${countCheck.compared} groups)`}`,
     );
 
     if (options.profileRuns > 0) {
-      result.profile = await profileMainThread(() => client.query(query, { keys: options.keys }), options.profileRuns);
+      result.profile = await profileMainThread(() => client.query(query, { keys: options.keys, identity }), options.profileRuns, resolve(dir, 'federated-query.cpuprofile'));
       const busy = Object.entries(result.profile.msPerQuery).filter(([k]) => !k.startsWith('idle'));
       log(
         `main thread per query (${result.profile.runs} profiled runs, ${ms(result.profile.wallMsPerQuery)} ms wall): ` +
@@ -574,6 +703,8 @@ async function runScenario(
     const { hospitals, dataDir } = space;
     await space.close();
     space = undefined;
+    pooledEngine.close();
+    pooledEngine = undefined;
     if (options.breakdown) {
       const iterations = Math.min(options.runs, 10);
       const nodeSql = await breakdownNodeSql(hospitals, dataDir, query, outcome.plan, iterations);
@@ -586,9 +717,18 @@ async function runScenario(
       );
     }
     result.peakRssBytes = rss.stop();
+    result.loadAverage.after = loadavg()[0] ?? NaN;
+    const other = foreign.stop();
+    if (other) {
+      result.foreignCpu = other;
+      if (other.otherCores + other.stealCores > 0.1) {
+        console.warn(`WARNING ${sc.name}: other processes / steal used ${other.otherCores.toFixed(2)} / ${other.stealCores.toFixed(2)} cores on average during this scenario; timings are skewed`);
+      }
+    }
     return result;
   } finally {
     rss.stop();
+    pooledEngine?.close();
     oracle?.close();
     await space?.close();
   }
@@ -604,6 +744,17 @@ const TARGETS = {
   bytesPerNodePerCiphertext: 150_000,
 };
 
+/** The commit measured and whether the tree had local changes (read-only git commands). */
+function gitState(): { commit: string; dirty: boolean } | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { commit, dirty: status.trim().length > 0 };
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -613,13 +764,15 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       'no-breakdown': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
+      'wait-idle': { type: 'string', default: '120' },
+      retries: { type: 'string', default: '1' },
       out: { type: 'string', default: '.veilgate/bench/results.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const all = [...SCENARIOS, ...EXTRA_SCENARIOS];
   if (values.help) {
-    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--no-profile] [--out file]');
+    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--no-profile] [--wait-idle SECONDS (0 = off)] [--retries N] [--out file]');
     log(`scenarios: ${all.map((s) => `${s.name} (${s.note})`).join(', ')}`);
     return;
   }
@@ -633,9 +786,11 @@ async function main(): Promise<void> {
   const warmup = values.warmup ? Number(values.warmup) : values.quick ? 1 : 2;
 
   const started = performance.now();
+  const loadAverageAtStart = loadavg();
+  const git = gitState();
   const cpu = cpus()[0]?.model ?? 'unknown';
-  log(`Veilgate federated-query benchmark · Node ${process.version} · ${availableParallelism()} cores (${cpu}) · ${mib(totalmem())} RAM`);
-  log('Everything (hub, nodes, client, plaintext DuckDB) runs in this one process on 127.0.0.1.');
+  log(`Veilgate federated-query benchmark · Node ${process.version} · ${availableParallelism()} cores (${cpu}) · ${mib(totalmem())} RAM · load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(`Commit ${git ? `${git.commit.slice(0, 12)}${git.dirty ? ' + local changes' : ''}` : 'unknown'}. Everything (hub, nodes, client, plaintext DuckDB) runs in this one process on 127.0.0.1.`);
   const keys = await generateHeKeyPair();
 
   log('\n=== BFV primitives (N = 8192, 1 ciphertext), in isolation ===');
@@ -648,14 +803,31 @@ async function main(): Promise<void> {
     `Ed25519 sign p50 ${ms(crypto.ed25519SignMs.p50)} ms · verify p50 ${ms(crypto.ed25519VerifyMs.p50)} ms` +
       ` · SHA-256 of a ciphertext p50 ${ms(crypto.sha256CiphertextMs.p50)} ms · base64 enc/dec p50 ${ms(crypto.base64EncodeCiphertextMs.p50)}/${ms(crypto.base64DecodeCiphertextMs.p50)} ms`,
   );
+  const ref = crypto.nativeReference;
+  log(`(reference, node:crypto: Ed25519 sign ${ref.ed25519SignMs.p50.toFixed(3)} ms · verify ${ref.ed25519VerifyMs.p50.toFixed(3)} ms · SHA-256 ${ref.sha256CiphertextMs.p50.toFixed(3)} ms)`);
 
   const results: ScenarioResult[] = [];
   const failures: { scenario: string; error: string }[] = [];
   for (const sc of selected) {
     try {
+      const waitIdleS = Number(values['wait-idle']);
+      const retries = Number(values.retries);
       const runs = runsOverride ?? sc.runs;
       const profileRuns = values['no-profile'] ? 0 : Math.min(runs, sc.runs >= 30 ? 10 : 5);
-      results.push(await runScenario(sc, { runs, warmup, breakdown: !values['no-breakdown'], profileRuns, keys }));
+      let best: ScenarioResult | undefined;
+      const foreignOf = (r: ScenarioResult): number => (r.foreignCpu ? r.foreignCpu.otherCores + r.foreignCpu.stealCores : 0);
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (waitIdleS > 0) {
+          const wait = await waitForQuietMachine(waitIdleS * 1000);
+          if (!wait.quiet) console.warn(`WARNING: the machine stayed busy for ${waitIdleS} s; running ${sc.name} anyway`);
+        }
+        const r = await runScenario(sc, { runs, warmup, breakdown: !values['no-breakdown'], profileRuns, keys });
+        r.attempt = attempt + 1;
+        if (!best || foreignOf(r) < foreignOf(best)) best = r;
+        if (foreignOf(best) <= 0.1) break;
+        if (attempt < retries) log(`  (other processes used ${foreignOf(r).toFixed(2)} cores during ${sc.name}; running it again)`);
+      }
+      results.push(best!);
     } catch (err) {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       console.error(`scenario ${sc.name} failed: ${error}`);
@@ -663,14 +835,15 @@ async function main(): Promise<void> {
     }
   }
 
-  log('\n=== Results (ms; ratio = federated p50 / plaintext p50) ===');
+  log('\n=== Results (ms, p50 unless marked; ratio = federated p50 / plaintext p50; node-SQL = the nodes\' own statement over all rows in one DuckDB, ratio² = federated / node-SQL;');
+  log('    hub = hub-reported total; client = after the response: decrypt, decode, checks) ===');
   log(
     table(
-      ['scenario', 'nodes', 'rows', 'runs', 'fed p50', 'fed p95', 'plain p50', 'plain p95', 'ratio', 'fan-out', 'combine', 'client', 'bytes/node', 'B/node/ct', 'counts'],
+      ['scenario', 'nodes', 'rows', 'runs', 'fed p50', 'fed p95', 'plain p50', 'plain p95', 'ratio', 'node-SQL p50', 'ratio²', 'hub', 'fan-out', 'combine', 'client', 'bytes/node', 'B/node/ct', 'counts'],
       results.map((r) => [
         r.scenario, String(r.nodes), r.totalRows.toLocaleString('en'), String(r.runs),
-        ms(r.federatedMs.p50), ms(r.federatedMs.p95), ms(r.plaintextMs.p50), ms(r.plaintextMs.p95), r.ratioP50.toFixed(2),
-        ms(r.hub.fanOutMs.p50), ms(r.hub.combineMs.p50), ms(r.clientMs.p50),
+        ms(r.federatedMs.p50), ms(r.federatedMs.p95), ms(r.plaintextMs.p50), ms(r.plaintextMs.p95), r.ratioP50.toFixed(2), ms(r.nodeSqlPooledMs.p50), r.ratioNodeSqlP50.toFixed(2),
+        ms(r.hub.totalMs.p50), ms(r.hub.fanOutMs.p50), ms(r.hub.combineMs.p50), ms(r.clientMs.p50),
         kb(Math.max(...Object.values(r.bytesPerNode))), kb(r.bytesPerNodePerCiphertext),
         r.countCheck.mismatches.length ? `${r.countCheck.mismatches.length} MISMATCH` : 'ok',
       ]),
@@ -681,7 +854,7 @@ async function main(): Promise<void> {
     log('\n=== Isolated pieces (p50 ms): per-node aggregate SQL on its own engine, plaintext SQL ===');
     log(
       table(
-        ['scenario', 'node SQL each', 'node SQL sum', 'all nodes at once', 'plaintext SQL', `encrypt × nodes`, 'hub add', 'decrypt', 'peak RSS'],
+        ['scenario', 'node SQL each', 'node SQL sum', 'all nodes at once', 'plaintext SQL', `encrypt × nodes`, 'hub add', 'decrypt', 'peak RSS', 'other CPU'],
         withBreakdown.map((r) => {
           const per = Object.values(r.breakdown!.nodeSqlMs).map((s) => s.p50);
           const add = crypto.addMs[String(r.nodes)]?.p50;
@@ -689,7 +862,36 @@ async function main(): Promise<void> {
             r.scenario, per.map(ms).join('/'), ms(per.reduce((a, b) => a + b, 0)), ms(r.breakdown!.nodeSqlConcurrentMs.p50), ms(r.breakdown!.plaintextSqlMs.p50),
             ms(crypto.encryptMs.p50 * r.nodes * r.ciphertextsPerNode), add === undefined ? '–' : ms(add * r.ciphertextsPerNode),
             ms(crypto.decryptMs.p50 * r.ciphertextsPerNode), mib(r.peakRssBytes),
+            r.foreignCpu ? `${(r.foreignCpu.otherCores + r.foreignCpu.stealCores).toFixed(2)} cores` : '–',
           ];
+        }),
+      ),
+    );
+  }
+
+  const profiled = results.filter((r) => r.profile);
+  if (profiled.length) {
+    const cols: [string, (k: string) => boolean][] = [
+      ['BFV', (k) => k.startsWith('BFV')],
+      ['Ed25519', (k) => k.startsWith('Ed25519')],
+      ['SHA-256', (k) => k.startsWith('SHA-256')],
+      ['base64', (k) => k.startsWith('base64')],
+      ['HTTP (Node core)', (k) => k.startsWith('Node core')],
+      ['express', (k) => k === 'express stack'],
+      ['DuckDB JS', (k) => k.startsWith('DuckDB')],
+      ['GC', (k) => k === 'GC'],
+    ];
+    log('\n=== Main thread per federated query (ms, V8 CPU profile of extra runs; hub, nodes and client share this thread) ===');
+    log(
+      table(
+        ['scenario', 'wall', ...cols.map(([name]) => name), 'other JS', 'busy', 'idle'],
+        profiled.map((r) => {
+          const entries = Object.entries(r.profile!.msPerQuery).filter(([k]) => k !== 'profiler overhead');
+          const sum = (f: (k: string) => boolean): number => entries.filter(([k]) => f(k)).reduce((a, [, v]) => a + v, 0);
+          const idle = sum((k) => k.startsWith('idle'));
+          const busy = sum((k) => !k.startsWith('idle'));
+          const known = cols.reduce((a, [, f]) => a + sum(f), 0);
+          return [r.scenario, ms(r.profile!.wallMsPerQuery), ...cols.map(([, f]) => ms(sum(f))), ms(busy - known), ms(busy), ms(idle)];
         }),
       ),
     );
@@ -711,7 +913,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   const report = {
     generatedAt: new Date().toISOString(),
-    machine: { node: process.version, cores: availableParallelism(), cpu, totalMemoryBytes: totalmem(), platform: `${process.platform}-${process.arch}` },
+    machine: { node: process.version, cores: availableParallelism(), cpu, totalMemoryBytes: totalmem(), platform: `${process.platform}-${process.arch}`, loadAverageAtStart },
+    git,
     args: process.argv.slice(2),
     query: benchQuery(['…']),
     plaintextSql: plaintextSql('pooled_t'),

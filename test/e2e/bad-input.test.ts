@@ -23,7 +23,7 @@ async function post(path: string, body: string | object, options: { apiKey?: str
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
-const query = (q: object) => ({ keyId: t.keys.keyId, query: { datasets: [t.datasets[0]], aggregates: [{ op: 'count' }], ...q } });
+const query = (q: object) => ({ keyId: t.keys.keyId, purpose: 'DUO:0000006', tokens: [], query: { datasets: [t.datasets[0]], aggregates: [{ op: 'count' }], ...q } });
 
 describe('POST /v1/queries with bad input', () => {
   const cases: [string, { given: () => Parameters<typeof post>; want: { status: number; code: string; field?: string } }][] = [
@@ -115,14 +115,14 @@ describe('routes', () => {
   });
 
   it('the SDK raises ApiError with the code and field', async () => {
-    const err = await t.client.query({ datasets: ['nowhere.cohort'], aggregates: [{ op: 'count' }] }, { keys: t.keys }).catch((e: unknown) => e);
+    const err = await t.client.query({ datasets: ['nowhere.cohort'], aggregates: [{ op: 'count' }] }, { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: 'unknown_dataset', status: 400, field: 'query.datasets[0]' });
   });
 
   it('a freshly generated key must be registered before use', async () => {
     const keys = await generateHeKeyPair();
-    const err = await t.client.query({ datasets: [t.datasets[0]!], aggregates: [{ op: 'count' }] }, { keys }).catch((e: unknown) => e);
+    const err = await t.client.query({ datasets: [t.datasets[0]!], aggregates: [{ op: 'count' }] }, { keys, identity: t.identity }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'unknown_key', status: 404 });
   });
 });

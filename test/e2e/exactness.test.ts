@@ -12,7 +12,7 @@ import { assertMatches } from '../support/compare.ts';
 import { queryArb } from '../support/arbitraries.ts';
 
 async function check(t: TestSpace, query: Query): Promise<void> {
-  const outcome = await t.client.query(query, { keys: t.keys });
+  const outcome = await t.client.query(query, { keys: t.keys, identity: t.identity });
   assertMatches(query, outcome.groups, await expectedResult(t.oracle, query, t.datasetHospital, t.minCell));
 }
 
@@ -44,7 +44,7 @@ describe('encrypted federated results equal plaintext DuckDB over the pooled row
       groupBy: [{ element: 'diagnosis' }, { element: 'age', buckets: [0, 20, 25, 30, 95, 120] }],
       aggregates: [{ op: 'count' }, { op: 'mean', element: 'systolic_bp' }],
     };
-    const outcome = await t.client.query(query, { keys: t.keys });
+    const outcome = await t.client.query(query, { keys: t.keys, identity: t.identity });
     const expected = await expectedResult(t.oracle, query, t.datasetHospital, t.minCell);
     expect([...expected.values()].some((g) => g.excludedAt.length > 0)).toBe(true);
     assertMatches(query, outcome.groups, expected);

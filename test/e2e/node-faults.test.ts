@@ -12,6 +12,7 @@ import {
   ApiError, VeilgateClient, contributionDigest, decodeContribution, encodeContribution, sha256Hex, type Query,
 } from '@veilgate/sdk';
 import { createAccount } from '../../gateway/src/hub/accounts.ts';
+import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
 import { generateSigningKey, signMessage } from '../../gateway/src/crypto/ed25519.ts';
 import { startHub, type HubConfig, type NodeConfig } from '../../gateway/src/server/config.ts';
@@ -45,8 +46,16 @@ async function hubWithFaultyNode(faulty: string, faults: ProxyFaults, fanOutTime
     { log: (line) => lines.push(line) },
   );
   const { apiKey } = await createAccount(hub.store, { name: 'researcher', role: 'researcher' });
+  const operators: Record<string, string[]> = {};
+  for (const n of hubConfig.nodes) {
+    operators[n.id] = [
+      (await createAccount(hub.store, { name: 'op 1', role: 'operator', node: n.id })).apiKey,
+      (await createAccount(hub.store, { name: 'op 2', role: 'operator', node: n.id })).apiKey,
+    ];
+  }
   const client = new VeilgateClient({ baseUrl: hub.url, apiKey });
   await client.registerKey(t.keys);
+  await grantAccess({ hubUrl: hub.url, researcher: apiKey, operators }, t.identity);
   return {
     client, lines, proxy,
     queries: () => {
@@ -96,17 +105,23 @@ describe('a node that fails during the fan-out', () => {
     const hub = await hubWithFaultyNode(c.node, c.faults(), c.timeoutMs);
     try {
       await hub.client.catalog(); // the catalog is gathered while the node still answers
-      if (c.before) await c.before(hub.proxy);
-      const err = await hub.client.query(everyDataset(), { keys: t.keys }).catch((e: unknown) => e);
+      if (c.before) {
+        // A node that goes down later: the hub has already met it (catalog, keys, a query).
+        await hub.client.query({ datasets: t.datasets, aggregates: [{ op: 'count' }] }, { keys: t.keys, identity: t.identity });
+        await c.before(hub.proxy);
+      }
+      const err = await hub.client.query(everyDataset(), { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err).toMatchObject({ status: c.want.status, code: c.want.code, node: c.node });
       expect((err as ApiError).message).toContain(c.node);
       // Nothing half done: the query is recorded as failed with the code, and the rejection logged.
-      expect(hub.queries()).toEqual([{ status: 'failed', error_code: c.want.code }]);
+      const rows = hub.queries();
+      expect(rows.at(-1)).toEqual({ status: 'failed', error_code: c.want.code });
+      expect(rows.filter((r) => r.status === 'running')).toEqual([]);
       expect(hub.lines.some((l) => l.includes('failed') && l.includes(c.want.code) && l.includes(`node=${c.node}`))).toBe(true);
       // The hub goes on: a query that avoids the faulty node succeeds.
       const healthy = t.datasets.filter((d) => t.datasetHospital[d] !== c.node);
-      const ok = await hub.client.query({ datasets: healthy, aggregates: [{ op: 'count' }] }, { keys: t.keys });
+      const ok = await hub.client.query({ datasets: healthy, aggregates: [{ op: 'count' }] }, { keys: t.keys, identity: t.identity });
       expect(ok.groups[0]!.count).toBeGreaterThan(0);
     } finally {
       await hub.close();
@@ -116,7 +131,7 @@ describe('a node that fails during the fan-out', () => {
 
 describe('what the hub logs and answers never carries data', () => {
   it('no API key, ciphertext or aggregate value in any log line', async () => {
-    const outcome = await t.client.query(everyDataset(), { keys: t.keys });
+    const outcome = await t.client.query(everyDataset(), { keys: t.keys, identity: t.identity });
     const text = t.lines.join('\n');
     expect(text).not.toContain(t.space.accounts.researcher);
     expect(text).not.toMatch(/[A-Za-z0-9+/]{200,}/); // no base64 blobs

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { toBase64 } from '@veilgate/sdk';
+import { createDpopProof, toBase64, tokenDigests, type Query } from '@veilgate/sdk';
 import { operationCoverage, responseProblem } from '../../gateway/src/http/openapi.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -31,10 +31,10 @@ describe('servers answer what the spec declares', () => {
   });
   afterAll(async () => t?.close());
 
-  async function call(operationId: string, method: string, url: string, options: { apiKey?: string; body?: unknown } = {}) {
+  async function call(operationId: string, method: string, url: string, options: { apiKey?: string; body?: unknown; headers?: Record<string, string> } = {}) {
     const res = await fetch(url, {
       method,
-      headers: { ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}), ...options.headers },
       ...(options.body ? { body: JSON.stringify(options.body) } : {}),
     });
     const body = await res.json();
@@ -55,17 +55,25 @@ describe('servers answer what the spec declares', () => {
     expect((await call('getNodeInfo', 'GET', `${t.space.nodes[0]!.url}/v1/node`)).status).toBe(200);
     expect((await call('getMe', 'GET', `${hub}/v1/me`, { apiKey: researcher })).body.role).toBe('researcher');
     expect((await call('getMe', 'GET', `${hub}/v1/me`)).status).toBe(401);
-    expect((await call('getCatalog', 'GET', `${hub}/v1/catalog`, { apiKey: researcher })).body.datasets).toHaveLength(3);
+    const catalog = (await call('getCatalog', 'GET', `${hub}/v1/catalog`, { apiKey: researcher })).body as { datasets: { queryable: boolean; classification: string }[] };
+    expect(catalog.datasets).toHaveLength(4);
+    expect(catalog.datasets.filter((d) => !d.queryable).map((d) => d.classification)).toEqual(['core']);
     expect((await call('createAccount', 'POST', `${hub}/v1/accounts`, { apiKey: t.space.accounts.admin, body: { name: 'n', role: 'auditor' } })).status).toBe(201);
     expect((await call('createAccount', 'POST', `${hub}/v1/accounts`, { apiKey: researcher, body: { name: 'n', role: 'auditor' } })).status).toBe(403);
     expect((await call('registerKey', 'POST', `${hub}/v1/keys`, { apiKey: researcher, body: { publicKey: toBase64(t.keys.publicKey) } })).status).toBe(201);
     expect((await call('registerKey', 'POST', `${hub}/v1/keys`, { apiKey: researcher, body: { publicKey: 'AAAA'.repeat(8) } })).status).toBe(400);
     expect((await call('getKey', 'GET', `${hub}/v1/keys/${t.keys.keyId}`)).status).toBe(200);
     expect((await call('getKey', 'GET', `${hub}/v1/keys/${'0'.repeat(64)}`)).status).toBe(404);
-    const query = { datasets: t.datasets, groupBy: [{ element: 'smoking' }], aggregates: [{ op: 'count' }, { op: 'variance', element: 'hba1c' }] };
-    const result = await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query } });
+    const query: Query = { datasets: t.datasets, groupBy: [{ element: 'smoking' }], aggregates: [{ op: 'count' }, { op: 'variance', element: 'hba1c' }] };
+    const { purpose, tokens } = await t.client.tokensFor(query, t.identity);
+    const dpop = () => createDpopProof({ privateJwk: t.identity.privateJwk, publicJwk: t.identity.publicJwk, htm: 'POST', htu: `${hub}/v1/queries`, accessTokens: tokenDigests(tokens) });
+    const result = await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query, purpose, tokens }, headers: { DPoP: await dpop() } });
     expect(result.status).toBe(200);
-    expect((await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query: { ...query, datasets: ['x.y'] } } })).status).toBe(400);
+    expect((await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query: { ...query, datasets: ['x.y'] }, purpose, tokens }, headers: { DPoP: await dpop() } })).status).toBe(400);
+    expect((await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query, purpose, tokens } })).status).toBe(401);
+    expect((await call('listGrants', 'GET', `${hub}/v1/grants`, { apiKey: researcher })).body.grants.length).toBeGreaterThan(0);
+    expect((await call('listAccessRequests', 'GET', `${hub}/v1/access-requests`, { apiKey: researcher })).body.requests.length).toBe(1);
+    expect((await call('getJwks', 'GET', `${t.space.nodes[0]!.url}/.well-known/jwks.json`)).body.keys.length).toBe(1);
     const record = await call('getQuery', 'GET', `${hub}/v1/queries/${result.body.queryId}`, { apiKey: researcher });
     expect(record.body).toMatchObject({ status: 'completed', queryId: result.body.queryId });
     expect((await call('getQuery', 'GET', `${hub}/v1/queries/q_${'A'.repeat(22)}`, { apiKey: researcher })).status).toBe(404);

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VeilgateClient, generateHeKeyPair, type HeKeyPair } from '@veilgate/sdk';
+import { VeilgateClient, generateHeKeyPair, generateIdentityKey, type HeKeyPair, type IdentityKey } from '@veilgate/sdk';
+import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
 import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
 import { createPooledOracle, type PooledOracle } from '../../gateway/src/demo/oracle.ts';
 
@@ -15,6 +16,8 @@ export interface TestSpace {
   dir: string;
   client: VeilgateClient;
   keys: HeKeyPair;
+  /** The researcher's identity key, with a grant on every queryable dataset. */
+  identity: IdentityKey;
   oracle: PooledOracle;
   datasets: string[];
   /** dataset id → hospital (node) id */
@@ -37,22 +40,27 @@ export async function startTestSpace(options: { patientsPerHospital: number; hos
   const dir = mkdtempSync(join(tmpdir(), 'veilgate-test-'));
   const lines: string[] = [];
   const space = await startDataSpace({ dir, port: 0, ...options, log: (line) => lines.push(line) });
-  const oracle = await createPooledOracle(space.dataDir, space.hospitals);
+  // The oracle pools the rows a query can reach: core datasets are never computed on.
+  const reachable = space.hospitals.map((h) => ({ ...h, datasets: h.datasets.filter((d) => d.classification !== 'core') }));
+  const oracle = await createPooledOracle(space.dataDir, reachable);
   await oracle.query('CREATE TABLE pooled_t AS SELECT * FROM pooled');
   const client = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
   sharedKeys ??= generateHeKeyPair();
   const keys = await sharedKeys;
   await client.registerKey(keys);
+  const identity = await generateIdentityKey();
+  await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity);
   const datasetHospital: Record<string, string> = {};
   const minCell: Record<string, number> = {};
   for (const h of space.hospitals) {
     for (const d of h.datasets) {
+      if (d.classification === 'core') continue; // listed, never queryable
       datasetHospital[d.id] = h.nodeId;
-      minCell[h.nodeId] = d.minCellSize ?? 3;
+      minCell[h.nodeId] = d.minCellSize ?? (d.classification === 'important' ? 5 : 3);
     }
   }
   return {
-    space, dir, client, keys, oracle, datasets: Object.keys(datasetHospital), datasetHospital, minCell, lines,
+    space, dir, client, keys, identity, oracle, datasets: Object.keys(datasetHospital), datasetHospital, minCell, lines,
     async close() {
       oracle.close();
       await space.close();

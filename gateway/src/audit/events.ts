@@ -18,8 +18,19 @@ export type HubEvent = Base &
     | { type: 'account.created'; account: string; role: string; node?: string }
     | { type: 'key.registered'; account: string; accountIndex: number; keyId: string }
     | {
+        type: 'access.requested'; requestId: string; account: string; accountIndex: number; datasets: string[]; elements: string[];
+        operations: string[]; purpose: string; justificationSha256: string; durationDays: number; privacyBudget: number; queryQuota: number; identityJkt: string;
+      }
+    | { type: 'access.withdrawn'; requestId: string; requestIndex: number }
+    | { type: 'access.approved'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number }
+    | { type: 'access.denied'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number; reason: string }
+    | { type: 'token.issued'; requestId: string; requestIndex: number; node: string; jti: string; expiresAt: string; tokenSha256: string; approvalIndexes: number[] }
+    | { type: 'access.revoked'; requestId: string; node: string; jti: string; tokenIndex: number; operator: string; operatorIndex: number; reason: string }
+    | { type: 'consent.imported'; node: string; dataset: string; operator: string; operatorIndex: number; records: number; csvSha256: string }
+    | {
         type: 'query.accepted'; queryId: string; account: string; keyId: string; keyIndex: number;
         datasets: string[]; nodes: string[]; requestSha256: string; planSha256: string;
+        purpose: string; tokens: { node: string; jti: string; tokenIndex: number }[];
       }
     | {
         type: 'query.completed'; queryId: string; acceptedIndex: number; resultSha256: string;
@@ -32,7 +43,10 @@ export type HubEvent = Base &
 /** A node's own events (its log of what it computed and witnessed). */
 export type NodeEvent = Base &
   (
-    | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number }
+    | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number; tokenJti: string; purpose: string; rowsExcludedByConsent: boolean }
+    | { type: 'token.signed'; requestId: string; jti: string; kid: string; researcher: string; datasets: string[]; approvals: string[]; expiresAt: string }
+    | { type: 'token.revoked'; requestId: string; jti: string }
+    | { type: 'consent.applied'; dataset: string; records: number; withdrawnSubjects: number }
     | { type: 'witness.cosigned'; origin: string; treeSize: number; rootHash: string }
     | { type: 'witness.refused'; origin: string; treeSize: number; rootHash: string; lastSize: number; lastRootHash: string; reason: string }
   );

@@ -8,7 +8,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Filter, PlanColumn, Query, SlotPlan } from '@veilgate/sdk';
 import { ident, numberLiteral } from './sql-text.ts';
-import { codeIndexColumn, offsetColumn } from './duckdb-dataset.ts';
+import { SUBJECT_COLUMN, WITHDRAWN_TABLE, codeIndexColumn, offsetColumn } from './duckdb-dataset.ts';
 
 /** A statement and its positional parameters ($1, $2, …). */
 export interface CompiledSql {
@@ -111,16 +111,23 @@ function columnSql(plan: SlotPlan, column: PlanColumn): string {
 
 /**
  * The aggregate statement of a planned query over one standardised table. `extraWhere`
- * lets the node add its own row filters (e.g. the consent registry) with their parameters.
+ * `consent` excludes the subjects who withdrew consent for the token's purpose.
  *
  * @example
  * const { sql, params } = compileAggregate(query, plan, 'ds_0');
  * const rows = await engine.query(sql, params); // [{ g: 0, c0: 812n, … }, …]
  */
-export function compileAggregate(query: Query, plan: SlotPlan, table: string): CompiledSql {
+export function compileAggregate(query: Query, plan: SlotPlan, table: string, consent?: { dataset: string; purpose: string }): CompiledSql {
   const p = new Params();
   const g = groupIndexSql(plan);
-  const where = query.filter ? `WHERE ${filterSql(query.filter, p)}` : '';
+  const conditions: string[] = [];
+  if (query.filter) conditions.push(filterSql(query.filter, p));
+  // DESIGN §6: rows whose subject withdrew consent for this purpose (or for every purpose)
+  // are excluded before anything is counted.
+  if (consent) {
+    conditions.push(`${ident(SUBJECT_COLUMN)} NOT IN (SELECT subject FROM ${WITHDRAWN_TABLE} WHERE dataset = ${p.add(consent.dataset)} AND purpose IN (${p.add(consent.purpose)}, '*'))`);
+  }
+  const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   // DuckDB lets WHERE refer to the select-list alias `g`; the filter's parameters come first.
   const columns = plan.columns.map((c, i) => `${columnSql(plan, c)} AS c${i}`);
   const sql = `SELECT ${g} AS g, ${columns.join(', ')} FROM ${ident(table)} ${where ? `${where} AND` : 'WHERE'} g IS NOT NULL GROUP BY g`;

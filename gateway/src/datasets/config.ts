@@ -34,8 +34,16 @@ export interface DatasetConfig {
   subjectColumn: string;
   /** Data elements this dataset provides, by dictionary name. */
   elements: Record<string, ElementMapping>;
-  /** DataSHIELD nfilter.tab: groups with 0 < n < minCellSize are left out. Default 3. */
+  /** DataSHIELD nfilter.tab: groups with 0 < n < minCellSize are left out. Default 3 (5 for important). */
   minCellSize?: number;
+  /**
+   * Classification after the PRC Data Security Law: `core` (核心) datasets are listed but never
+   * computed on; `important` (重要) ones need two distinct operators' approval and a larger
+   * minimum cell; `general` (一般) is the default.
+   */
+  classification?: 'core' | 'important' | 'general';
+  /** Credits charged per query on this dataset (default 0). */
+  pricePerQuery?: number;
   /** Declared upper bound on the row count, used by the slot planner (default: derived). */
   maxRows?: number;
 }

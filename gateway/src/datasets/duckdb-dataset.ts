@@ -19,7 +19,13 @@ export interface LoadedDataset {
   /** Declared upper bound on rows (configured, or derived from the row count). */
   maxRows: number;
   minCellSize: number;
+  classification: 'core' | 'important' | 'general';
+  /** Distinct operators who must approve access: 2 for important datasets, else 1. */
+  requiredApprovals: number;
 }
+
+/** The table of patient-consent withdrawals in force: (dataset, subject, purpose). */
+export const WITHDRAWN_TABLE = 'consent_withdrawn';
 
 /** The subject-id column of every standardised table. */
 export const SUBJECT_COLUMN = '__subject';
@@ -101,6 +107,8 @@ export interface DatasetEngine {
   datasets: Map<string, LoadedDataset>;
   /** Runs a read-only statement with bound parameters; rows as objects. */
   query(sql: string, params?: DuckDBValue[]): Promise<Record<string, unknown>[]>;
+  /** Replaces a dataset's withdrawn-consent rows in the `consent_withdrawn` table. */
+  replaceWithdrawn(dataset: string, rows: { subject: string; purpose: string }[]): Promise<void>;
   close(): void;
 }
 
@@ -139,12 +147,35 @@ export async function openDatasets(configs: DatasetConfig[], dataDir: string, di
       table,
       rowCount,
       maxRows: config.maxRows ?? roundUpBound(rowCount),
-      minCellSize: config.minCellSize ?? 3,
+      // DESIGN §6: important datasets get stricter defaults (a larger minimum cell).
+      minCellSize: config.minCellSize ?? (config.classification === 'important' ? 5 : 3),
+      classification: config.classification ?? 'general',
+      requiredApprovals: config.classification === 'important' ? 2 : 1,
     });
   }
+  // Patient consent withdrawals in force (node/consent-registry.ts), read by every aggregate.
+  await connection.run(`CREATE TABLE ${WITHDRAWN_TABLE} (dataset VARCHAR, subject VARCHAR, purpose VARCHAR)`);
   connection.closeSync();
   return {
     datasets,
+    async replaceWithdrawn(dataset, rows) {
+      const con = await instance.connect();
+      try {
+        await con.run('BEGIN TRANSACTION');
+        await con.run(`DELETE FROM ${WITHDRAWN_TABLE} WHERE dataset = $1`, [dataset]);
+        for (let i = 0; i < rows.length; i += 500) {
+          const chunk = rows.slice(i, i + 500);
+          const values = chunk.map((_, j) => `($1, $${2 * j + 2}, $${2 * j + 3})`).join(', ');
+          await con.run(`INSERT INTO ${WITHDRAWN_TABLE} VALUES ${values}`, [dataset, ...chunk.flatMap((r) => [r.subject, r.purpose])]);
+        }
+        await con.run('COMMIT');
+      } catch (err) {
+        await con.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        con.closeSync();
+      }
+    },
     async query(sql, params) {
       const con = await instance.connect();
       try {

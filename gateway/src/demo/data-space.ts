@@ -13,6 +13,7 @@ import { createAccount } from '../hub/accounts.ts';
 import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Running } from '../server/config.ts';
 import { logOrigin } from '../server/origin.ts';
 import { generateHospitals, type GeneratedHospital } from './synthetic.ts';
+import type { DatasetConfig } from '../datasets/config.ts';
 
 /** Options of a demo data space. */
 export interface DataSpaceOptions {
@@ -33,7 +34,8 @@ export interface DemoAccounts {
   admin: string;
   researcher: string;
   auditor: string;
-  operators: Record<string, string>;
+  /** Two operators per institution (important datasets need two distinct approvals). */
+  operators: Record<string, string[]>;
 }
 
 /** A running data space. */
@@ -66,6 +68,24 @@ async function ensureData(dataDir: string, patients: number, hospitals: number, 
 }
 
 /**
+ * The demo's classifications (DESIGN §6): the third hospital's cohort is important (重要:
+ * two approvals, larger minimum cell); the first hospital also lists a core (核心) extract
+ * that the data space shows but never computes on.
+ */
+function classify(hospitals: GeneratedHospital[]): GeneratedHospital[] {
+  return hospitals.map((h, i) => {
+    const datasets: DatasetConfig[] = h.datasets.map((d) => ({ ...d, classification: i === 2 ? 'important' : 'general', pricePerQuery: 10 * (i + 1) }));
+    if (i === 0 && datasets[0]) {
+      datasets.push({
+        ...datasets[0], id: `${h.nodeId}.identified-linkage`, classification: 'core', pricePerQuery: 0,
+        title: 'Identified linkage extract (core)', description: 'Patient-identifiable linkage extract. Listed for transparency; classified core (核心), it is never computed on in the data space.',
+      });
+    }
+    return { ...h, datasets };
+  });
+}
+
+/**
  * Starts a demo data space.
  *
  * @example
@@ -79,7 +99,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const log = options.log ?? (() => {});
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   const dataDir = join(dir, 'data');
-  const hospitals = await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42);
+  const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42));
   const dictionary = loadDictionary();
 
   const hubKey = generateSigningKey();
@@ -120,7 +140,12 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       auditor: (await createAccount(hub.store, { name: 'Audit office', role: 'auditor' })).apiKey,
       operators: {},
     };
-    for (const n of nodes) accounts.operators[n.id] = (await createAccount(hub.store, { name: `${n.name} operator`, role: 'operator', node: n.id })).apiKey;
+    for (const n of nodes) {
+      accounts.operators[n.id] = [
+        (await createAccount(hub.store, { name: `${n.name} data officer`, role: 'operator', node: n.id })).apiKey,
+        (await createAccount(hub.store, { name: `${n.name} ethics committee`, role: 'operator', node: n.id })).apiKey,
+      ];
+    }
     writeFileSync(
       join(dir, 'demo.json'),
       JSON.stringify({

@@ -4,7 +4,7 @@
  * become a bare 500 — their messages may quote input, and input must never reach a log.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { VeilgateError, type ErrorCode } from '@veilgate/sdk';
+import { ConsentError, VeilgateError, type ErrorCode } from '@veilgate/sdk';
 import { GatewayError, STATUS_OF } from '../errors.ts';
 
 /** Maps body-parser's failures onto our codes. */
@@ -22,6 +22,11 @@ function fromBodyParser(err: { type?: string; status?: number }): VeilgateError 
   }
 }
 
+/** Consent and DPoP failures (RFC 9449 / token checks) keep their code; `cause` is dropped (jose's holds the payload). */
+function fromConsent(err: ConsentError): VeilgateError {
+  return new VeilgateError(err.code as ErrorCode, err.message, err.field === undefined ? undefined : { field: err.field });
+}
+
 /**
  * Builds the error middleware.
  *
@@ -30,13 +35,15 @@ function fromBodyParser(err: { type?: string; status?: number }): VeilgateError 
  */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   return (err, _req, res, _next) => {
-    const known = err instanceof VeilgateError ? err : fromBodyParser(err ?? {});
+    const known = err instanceof VeilgateError ? err : err instanceof ConsentError ? fromConsent(err) : fromBodyParser(err ?? {});
     if (known && known.code in STATUS_OF) {
       const code = known.code as ErrorCode;
       const body: Record<string, string> = { code, message: known.message };
       if (known.field !== undefined) body.field = known.field;
       if (known instanceof GatewayError && known.node !== undefined) body.node = known.node;
       if (code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      // RFC 9449 §7.1: a rejected proof is answered with a DPoP challenge.
+      if (code.startsWith('dpop_') || code === 'token_binding_invalid') res.set('WWW-Authenticate', `DPoP algs="EdDSA", error="invalid_dpop_proof"`);
       res.status(STATUS_OF[code]).json(body);
       return;
     }

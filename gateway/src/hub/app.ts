@@ -15,6 +15,10 @@ import { runQuery } from './run-query.ts';
 import { createWitnessing, type Witnessing } from './witnessing.ts';
 import { mountAuditRoutes } from '../audit/routes.ts';
 import { traceEntry } from '../audit/trace.ts';
+import { mountAccessRoutes } from './access-routes.ts';
+import { importConsent } from './consent-import.ts';
+import { createJwksCache } from './jwks-cache.ts';
+import { createReplayCache } from '../consent/replay-cache.ts';
 
 export const VERSION = '0.1.0';
 
@@ -44,12 +48,16 @@ export type HubApp = Express & { witnessing: Witnessing };
  */
 export function createHubApp(deps: HubDeps): HubApp {
   const log = deps.log ?? ((line: string) => console.log(`[hub] ${line}`));
+  const jwks = createJwksCache();
+  const seenDpop = createReplayCache();
   const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
   const security = { apiKey: authenticate(deps.store) };
   const app = express();
   app.disable('x-powered-by');
   app.use(jsonBody('2mb'));
+  // Patient-consent CSV uploads (operators); up to 32 MB of records.
+  app.use(express.text({ type: 'text/csv', limit: '32mb' }));
 
   mountOperation(app, 'getHealth', {}, (_req, res) => {
     res.json({ status: 'ok', role: 'hub', id: deps.id, version: VERSION });
@@ -93,16 +101,25 @@ export function createHubApp(deps: HubDeps): HubApp {
     res.json({ keyId: key.keyId, createdAt: key.createdAt, params: await heParameters(), publicKey: Buffer.from(key.publicKey).toString('base64') });
   });
   mountOperation(app, 'runQuery', security, requireRole('researcher'), async (req, res) => {
-    const body = req.body as { keyId: string; query: Query };
+    const body = req.body as { keyId: string; query: Query; purpose: string; tokens: string[] };
     const result = await runQuery(
       {
         hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,
-        fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(),
+        fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(), jwks, seenDpop,
       },
       accountOf(res),
       body,
+      // RFC 9449 §4.3 step 9: htu is the URI this request was sent to, without query and fragment.
+      { dpop: req.get('DPoP'), htu: `${req.protocol}://${req.get('host')}${req.path}` },
     );
     res.json(result);
+  });
+  mountAccessRoutes(app, security, {
+    store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, hubSigningKey: deps.signingKey, onLogged: () => witnessing.kick(),
+  });
+  mountOperation(app, 'importPatientConsent', security, requireRole('operator'), async (req, res) => {
+    res.json(await importConsent({ store: deps.store, catalog, nodes: () => deps.nodes, hubSigningKey: deps.signingKey }, accountOf(res), req.params.datasetId as string, req.body));
+    witnessing.kick();
   });
   mountOperation(app, 'getQuery', security, async (req, res) => {
     const q = await deps.store.getQuery(req.params.queryId as string);

@@ -12,6 +12,8 @@ import { GatewayError } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
+import { admitQuery } from './query-admission.ts';
+import type { JwksCache } from './jwks-cache.ts';
 
 /** What running a query needs. */
 export interface QueryDeps {
@@ -25,6 +27,9 @@ export interface QueryDeps {
   log: (line: string) => void;
   /** Called after the log grew (the hub then asks its witnesses to co-sign). */
   onLogged?: () => void;
+  jwks: JwksCache;
+  /** DPoP jti replay check (true = seen before). */
+  seenDpop: (jti: string, expiresAt: number) => boolean;
 }
 
 /** A receipt for log entry `index`: the entry, its inclusion proof, a signed checkpoint. */
@@ -41,7 +46,12 @@ export async function receiptFor(store: StateStore, index: number): Promise<Quer
  * @example
  * const result = await runQuery(deps, account, { keyId, query });
  */
-export async function runQuery(deps: QueryDeps, account: AccountRow, request: { keyId: string; query: Query }): Promise<QueryResultBody> {
+export async function runQuery(
+  deps: QueryDeps,
+  account: AccountRow,
+  request: { keyId: string; query: Query; purpose: string; tokens: string[] },
+  proof: { dpop: string | undefined; htu: string },
+): Promise<QueryResultBody> {
   const started = performance.now();
   const key = await deps.store.getHeKey(request.keyId);
   if (!key || key.accountId !== account.id) {
@@ -56,6 +66,8 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
       const down = catalog.unavailable.length ? ` (unavailable nodes: ${catalog.unavailable.join(', ')})` : '';
       throw new GatewayError('unknown_dataset', `query.datasets[${i}]: no dataset '${id}' in the catalog${down}`, { field: `query.datasets[${i}]` });
     }
+    // DESIGN §6: core (核心) datasets are listed but never computed on.
+    if (!d.queryable) throw new GatewayError('dataset_not_queryable', `query.datasets[${i}]: '${id}' is classified core (核心) and is never computed on`, { field: `query.datasets[${i}]` });
     return d;
   });
   const he = await loadHe();
@@ -69,13 +81,22 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
     }
   });
 
+  // Invariant 2: no query runs without a valid, unrevoked, in-scope token for every dataset.
+  const admission = await admitQuery(
+    { store: deps.store, jwks: deps.jwks, hubId: deps.hubId, nodes: deps.nodes, seen: deps.seenDpop },
+    account,
+    request,
+    datasets,
+    proof.dpop,
+    proof.htu,
+  );
   const queryId = `q_${toBase64Url(randomBytes(16))}`;
   const planSha256 = canonicalSha256(plan);
   const nodesOfQuery = [...new Set(datasets.map((d) => d.node))];
   // DESIGN §4 step 4: the query is accepted — and logged — before any node is asked.
   await deps.store.insertQuery(
     { id: queryId, accountId: account.id, keyId: request.keyId, datasets: query.datasets, requestSha256: canonicalSha256(request), createdAt: new Date().toISOString() },
-    { planSha256, nodes: nodesOfQuery },
+    { planSha256, nodes: nodesOfQuery, purpose: request.purpose, tokens: [...admission.tokens.values()] },
   );
   try {
     const byNode = new Map<string, string[]>();
@@ -85,7 +106,10 @@ export async function runQuery(deps: QueryDeps, account: AccountRow, request: { 
     const requests = [...byNode].map(([nodeId, ids]) => {
       const node = registry.get(nodeId);
       if (!node) throw new GatewayError('node_unavailable', `node ${nodeId} is not registered with this hub`, { node: nodeId });
-      const body: ComputeRequestBody = { queryId, issuedAt, hub: deps.hubId, keyId: request.keyId, datasets: ids, query, plan };
+      const body: ComputeRequestBody = {
+        queryId, issuedAt, hub: deps.hubId, keyId: request.keyId, datasets: ids, query, plan, purpose: request.purpose,
+        token: admission.tokens.get(nodeId)!.token, dpop: admission.dpop, tokenDigests: admission.tokenDigests, account: account.id,
+      };
       return { node, body };
     });
     const fanOutStart = performance.now();

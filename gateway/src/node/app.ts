@@ -3,7 +3,12 @@
  * hub-signed compute route. `createNodeApp` only builds the app; the CLI listens.
  */
 import express, { type Express } from 'express';
-import { CONTRIBUTION_MEDIA_TYPE, type ComputeRequestBody, type DataElement, type DatasetSummary } from '@veilgate/sdk';
+import { CONTRIBUTION_MEDIA_TYPE, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
+import { GatewayError } from '../errors.ts';
+import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
+import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
+import { tokenKeys } from './token-keys.ts';
+import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import { jsonBody } from '../http/json-body.ts';
@@ -48,6 +53,10 @@ export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'e
     minCellSize: d.minCellSize,
     rowCountApprox: roundTwoFigures(d.rowCount),
     maxRows: d.maxRows,
+    classification: d.classification,
+    queryable: d.classification !== 'core',
+    pricePerQuery: d.config.pricePerQuery ?? 0,
+    requiredApprovals: d.requiredApprovals,
   }));
 }
 
@@ -61,6 +70,11 @@ export function createNodeApp(deps: NodeDeps): Express {
   const log = deps.log ?? ((line: string) => console.log(`[node ${deps.id}] ${line}`));
   const publicKey = createKeyCache(() => deps.hub.url);
   const replay = createReplayGuard();
+  const revoked = openRevocationList(deps.state.db);
+  const consent = openConsentRegistry(deps.state.db, deps.engine);
+  const ready = consent.load();
+  const keys = tokenKeys(deps.state, deps.signingKey);
+  const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache() };
   const signingKey = publicKeyOf(deps.signingKey);
   const app = express();
   app.disable('x-powered-by');
@@ -74,18 +88,53 @@ export function createNodeApp(deps: NodeDeps): Express {
   mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
     const body = req.body as ComputeRequestBody;
     replay(body.queryId, body.issuedAt);
+    await ready;
+    // The node's own check of consent (DESIGN §4 step 5): its token, unrevoked and in scope,
+    // bound to the key of the researcher's DPoP proof.
+    const admitted = await admitComputation(gate, revoked, body);
     const { envelope, claims } = await computeContribution(
       { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log },
       body,
+      { purpose: admitted.purpose },
     );
     // The node's own log of what it computed (DESIGN §9): hashes and ids only.
     deps.state.record(auditEvent<NodeEvent>({
       type: 'contribution.computed', queryId: claims.queryId, hub: body.hub, datasets: claims.datasets, keyId: claims.keyId,
       planSha256: claims.planSha256, ciphertextSha256: claims.ciphertextSha256, groupsLeftOut: claims.suppressed.length,
+      tokenJti: admitted.jti, purpose: admitted.purpose, rowsExcludedByConsent: true,
     }));
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
   });
   const hubSignature = { hubSignature: verifyHubSignature(() => deps.hub.publicKey) };
+  mountOperation(app, 'getJwks', {}, (_req, res) => {
+    res.json(keys.jwks());
+  });
+  mountOperation(app, 'issueConsentToken', hubSignature, async (req, res) => {
+    const body = req.body as components['schemas']['TokenIssueRequest'];
+    const issued = await issueToken(gate, body);
+    deps.state.record(auditEvent<NodeEvent>({
+      type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, researcher: body.researcher,
+      datasets: body.datasets, approvals: body.approvals, expiresAt: issued.expiresAt,
+    }));
+    log(`signed consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
+    res.json({ token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt });
+  });
+  mountOperation(app, 'recordRevocation', hubSignature, (req, res) => {
+    const body = req.body as { jti: string; requestId: string };
+    revoked.add(body.jti);
+    deps.state.record(auditEvent<NodeEvent>({ type: 'token.revoked', requestId: body.requestId, jti: body.jti }));
+    log(`revoked consent token jti=${body.jti}`);
+    res.status(204).end();
+  });
+  mountOperation(app, 'applyPatientConsent', hubSignature, async (req, res) => {
+    const body = req.body as components['schemas']['ConsentRecords'];
+    if (!deps.engine.datasets.has(body.dataset)) throw new GatewayError('not_found', `dataset: this node holds no dataset ${body.dataset}`, { field: 'dataset' });
+    await ready;
+    const withdrawnSubjects = await consent.apply(body.dataset, body.records as ConsentRecord[]);
+    deps.state.record(auditEvent<NodeEvent>({ type: 'consent.applied', dataset: body.dataset, records: body.records.length, withdrawnSubjects }));
+    log(`consent registry of ${body.dataset}: ${body.records.length} records applied, ${withdrawnSubjects} subjects withdrawn for some purpose`);
+    res.json({ dataset: body.dataset, imported: body.records.length, withdrawnSubjects });
+  });
   mountOperation(app, 'cosignCheckpoint', hubSignature, (req, res) => {
     try {
       const signature = cosign(

@@ -39,9 +39,9 @@ function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): Load
  * Computes, encrypts and signs this node's contribution; returns the wire envelope.
  *
  * @example
- * const { envelope } = await computeContribution(ctx, request);
+ * const { envelope } = await computeContribution(ctx, request, { purpose: 'DUO:0000006' });
  */
-export async function computeContribution(ctx: ComputeContext, request: ComputeRequestBody): Promise<{ envelope: Uint8Array; claims: ContributionClaims }> {
+export async function computeContribution(ctx: ComputeContext, request: ComputeRequestBody, consent: { purpose: string }): Promise<{ envelope: Uint8Array; claims: ContributionClaims }> {
   const he = await loadHe();
   const datasets = requireDatasets(ctx, request);
   const t = he.plainModulus;
@@ -64,7 +64,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   const width = plan.columns.length;
   const suppressed: LeftOut[] = [];
   for (const dataset of datasets) {
-    const { sql, params } = compileAggregate(request.query, plan, dataset.table);
+    const { sql, params } = compileAggregate(request.query, plan, dataset.table, { dataset: dataset.config.id, purpose: consent.purpose });
     const rows = await ctx.engine.query(sql, params);
     for (const row of rows) {
       const g = Number(row.g);

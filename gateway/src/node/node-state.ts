@@ -20,6 +20,11 @@ export interface NodeState {
   lastWitnessed(origin: string): WitnessedHead | undefined;
   /** Records a co-signed head together with its `witness.cosigned` event. */
   recordWitnessed(origin: string, head: WitnessedHead, event: NodeEvent): void;
+  /** The persisted consent-token key set (JSON), if any. */
+  loadKeys(): string | undefined;
+  saveKeys(json: string): void;
+  /** The state database itself, for the registries that live in it. */
+  db: DatabaseSync;
   close(): void;
 }
 
@@ -32,7 +37,10 @@ export interface NodeState {
 export function openNodeState(path: string, log: { origin: string; signingKey: string }): NodeState {
   const db = new DatabaseSync(path);
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-    CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+  const getKeys = db.prepare('SELECT json FROM token_keys WHERE id = 1');
+  const putKeys = db.prepare('INSERT OR REPLACE INTO token_keys (id, json, updated_at) VALUES (1, ?, ?)');
   const signed = openSignedLog(db, { table: 'nodelog', ...log });
   const get = db.prepare('SELECT size, root FROM witness_state WHERE origin = ?');
   const put = db.prepare('INSERT OR REPLACE INTO witness_state (origin, size, root, updated_at) VALUES (?, ?, ?, ?)');
@@ -60,6 +68,9 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
         signed.appendSync(event);
       });
     },
+    loadKeys: () => (getKeys.get() as { json: string } | undefined)?.json,
+    saveKeys: (json) => void putKeys.run(json, new Date().toISOString()),
+    db,
     close: () => db.close(),
   };
 }

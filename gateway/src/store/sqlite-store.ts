@@ -7,6 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { auditEvent, type HubEvent } from '../audit/events.ts';
 import { openSignedLog } from '../audit/signed-log.ts';
 import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
+import { ACCESS_MIGRATION, openAccessStore } from './sqlite-access.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
@@ -20,6 +21,7 @@ const MIGRATIONS = [
      datasets TEXT NOT NULL, request_sha256 TEXT NOT NULL, status TEXT NOT NULL,
      created_at TEXT NOT NULL, finished_at TEXT, error_code TEXT, result_sha256 TEXT,
      accepted_index INTEGER NOT NULL, ended_index INTEGER);`,
+  ACCESS_MIGRATION,
 ];
 
 type Row = Record<string, unknown>;
@@ -92,8 +94,19 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
       throw err;
     }
   };
+  const access = openAccessStore(db, audit, transaction, (id) => {
+    const r = q.accountById.get(id) as Row | undefined;
+    return r && toAccount(r);
+  });
   return {
+    ...access,
     audit,
+    async recordConsentImport(e) {
+      return transaction(() => {
+        const operator = toAccount(q.accountById.get(e.operator) as Row);
+        return audit.appendSync(auditEvent<HubEvent>({ type: 'consent.imported', ...e, operatorIndex: operator.logIndex }));
+      });
+    },
     async createAccount(a) {
       return transaction(() => {
         const event = auditEvent<HubEvent>({ type: 'account.created', account: a.id, role: a.role, ...(a.node ? { node: a.node } : {}) });
@@ -130,9 +143,11 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     async insertQuery(x, plan) {
       return transaction(() => {
         const key = toKey(q.keyById.get(x.keyId) as Row);
+        access.useTokensSync(plan.tokens);
         const acceptedIndex = audit.appendSync(auditEvent<HubEvent>({
           type: 'query.accepted', queryId: x.id, account: x.accountId, keyId: x.keyId, keyIndex: key.logIndex,
           datasets: x.datasets, nodes: plan.nodes, requestSha256: x.requestSha256, planSha256: plan.planSha256,
+          purpose: plan.purpose, tokens: plan.tokens.map(({ node, jti, tokenIndex }) => ({ node, jti, tokenIndex })),
         }));
         q.insertQuery.run(x.id, x.accountId, x.keyId, JSON.stringify(x.datasets), x.requestSha256, x.createdAt, acceptedIndex);
         return acceptedIndex;

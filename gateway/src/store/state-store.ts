@@ -63,8 +63,65 @@ export type QueryOutcome =
     }
   | { status: 'failed'; errorCode: ErrorCode; node?: string };
 
+/** One institution's decision on an access request. */
+export interface DecisionRow {
+  requestId: string;
+  node: string;
+  datasets: string[];
+  requiredApprovals: number;
+  state: 'pending' | 'approved' | 'denied' | 'revoked';
+  reason: string | null;
+  decidedAt: string | null;
+  token: string | null;
+  tokenJti: string | null;
+  expiresAt: string | null;
+  /** Index of the `token.issued` entry. */
+  tokenIndex: number | null;
+  queriesUsed: number;
+  approvals: { operator: string; at: string; logIndex: number }[];
+}
+
+/** An access request as stored, with its decisions. */
+export interface AccessRequestRow {
+  id: string;
+  researcher: string;
+  datasets: string[];
+  elements: string[];
+  operations: S['Operation'][];
+  purpose: string;
+  justification: string;
+  durationDays: number;
+  privacyBudget: number;
+  queryQuota: number;
+  identityJkt: string;
+  identityKey: S['PublicJwk'];
+  withdrawn: boolean;
+  createdAt: string;
+  logIndex: number;
+  decisions: DecisionRow[];
+}
+
+/** Access requests, decisions and consent-token bookkeeping. */
+export interface AccessStore {
+  createAccessRequest(
+    input: Omit<AccessRequestRow, 'withdrawn' | 'logIndex' | 'decisions'>,
+    decisions: { node: string; datasets: string[]; requiredApprovals: number }[],
+  ): Promise<AccessRequestRow>;
+  getAccessRequest(id: string): Promise<AccessRequestRow | undefined>;
+  listAccessRequests(filter: { researcher?: string; node?: string }): Promise<AccessRequestRow[]>;
+  withdrawAccessRequest(id: string): Promise<AccessRequestRow>;
+  /** Records one operator's approval; with `token`, also the consent token it completed. */
+  addApproval(requestId: string, node: string, operator: string, token?: { token: string; jti: string; expiresAt: string }): Promise<AccessRequestRow>;
+  denyDecision(requestId: string, node: string, operator: string, reason: string): Promise<AccessRequestRow>;
+  revokeDecision(requestId: string, node: string, operator: string, reason: string): Promise<AccessRequestRow>;
+  decisionByJti(jti: string): Promise<DecisionRow | undefined>;
+  grantsOf(researcher: string, now: Date): Promise<{ decision: DecisionRow; request: AccessRequestRow }[]>;
+  /** Spends one query of each token's quota (inside the caller's transaction). */
+  useTokensSync(tokens: { node: string; jti: string; quota: number }[]): void;
+}
+
 /** Everything the hub persists. */
-export interface StateStore {
+export interface StateStore extends AccessStore {
   /** The audit log, in the same database. */
   audit: SignedLog;
   createAccount(account: Omit<AccountRow, 'logIndex'>): Promise<AccountRow>;
@@ -75,7 +132,12 @@ export interface StateStore {
   putHeKey(key: Omit<HeKeyRow, 'logIndex'>): Promise<HeKeyRow>;
   getHeKey(keyId: string): Promise<HeKeyRow | undefined>;
   /** Records an accepted query and appends `query.accepted`; returns the entry's index. */
-  insertQuery(query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256' | 'acceptedIndex' | 'endedIndex'>, plan: { planSha256: string; nodes: string[] }): Promise<number>;
+  insertQuery(
+    query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256' | 'acceptedIndex' | 'endedIndex'>,
+    plan: { planSha256: string; nodes: string[]; purpose: string; tokens: { node: string; jti: string; tokenIndex: number; quota: number }[] },
+  ): Promise<number>;
+  /** Records a consent import relayed to a node. */
+  recordConsentImport(event: { node: string; dataset: string; operator: string; records: number; csvSha256: string }): Promise<number>;
   /**
    * Moves a running query to its final state and appends `query.completed` or
    * `query.failed` — exactly once: a query already final is left alone (returns undefined).

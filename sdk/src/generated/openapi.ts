@@ -297,12 +297,214 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Researchers see their own requests, operators those touching their institution, auditors and admins all. */
+        get: operations["listAccessRequests"];
+        put?: never;
+        /**
+         * @description A researcher asks for access: datasets, data elements, operations, a purpose (Data Use
+         *     Ontology CURIE), a justification, a duration, a privacy budget and a query quota, bound
+         *     to the researcher's identity key (its RFC 7638 thumbprint goes into every consent token
+         *     as `cnf.jkt`). Each institution decides on its own datasets.
+         */
+        post: operations["createAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{requestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getAccessRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{requestId}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The researcher withdraws a request no institution has decided on yet. */
+        post: operations["withdrawAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{requestId}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description An operator approves or denies the part of a request that concerns their institution.
+         *     Approval needs one operator, or two distinct operators when any of the institution's
+         *     requested datasets is classified `important`. When the last needed approval arrives,
+         *     the institution's node signs the consent token.
+         */
+        post: operations["decideAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/access-requests/{requestId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description An operator revokes their institution's grant; it stops working at the next query, at hub and node. */
+        post: operations["revokeAccess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The caller's consent tokens in force, with what is left of their quota. */
+        get: operations["listGrants"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{datasetId}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description An operator records patients' consent decisions for one of their institution's datasets
+         *     (relayed to the node, which keeps the registry). CSV with a header
+         *     `subject,purpose,status,recorded_at` (status `granted` or `withdrawn`, purpose a DUO CURIE
+         *     or `*` for every purpose). Applies from the next query.
+         */
+        post: operations["importPatientConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The node's consent-token signing keys (RFC 7517 JWK Set), old keys kept while tokens they signed may still be valid. */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Hub → node. The node checks the approvals against its own policy and signs the consent token. */
+        post: operations["issueConsentToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Hub → node. The node refuses the token from its next computation on. */
+        post: operations["recordRevocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Hub → node. Consent records for one of the node's datasets, parsed by the hub from the operator's CSV. */
+        post: operations["applyPatientConsent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -376,6 +578,13 @@ export interface components {
             max: number;
         };
         DatasetSummary: {
+            classification: components["schemas"]["Classification"];
+            /** @description False for core (核心) datasets: listed, never computed on. */
+            queryable: boolean;
+            /** @description Credits charged per query. */
+            pricePerQuery: number;
+            /** @description Distinct operators who must approve access (2 for important). */
+            requiredApprovals: number;
             id: components["schemas"]["DatasetId"];
             node: components["schemas"]["NodeId"];
             institution: string;
@@ -531,6 +740,9 @@ export interface components {
         QueryRequest: {
             keyId: components["schemas"]["KeyId"];
             query: components["schemas"]["Query"];
+            purpose: components["schemas"]["Purpose"];
+            /** @description Consent tokens covering every dataset the query touches (one per institution). The request's `DPoP` header proves possession of the key they are bound to. */
+            tokens: string[];
         };
         /** @description Fixed-point encoding of a numeric element (protocol.md §3). */
         PlanElement: {
@@ -712,7 +924,143 @@ export interface components {
             /** @description The size of the last checkpoint this witness co-signed. */
             lastSize: number;
         };
+        /**
+         * @description After the PRC Data Security Law — 核心 core (never queryable here), 重要 important, 一般 general.
+         * @enum {string}
+         */
+        Classification: "core" | "important" | "general";
+        /** @enum {string} */
+        Operation: "count" | "sum" | "mean" | "variance" | "stddev" | "histogram";
+        /** @description A Data Use Ontology term, e.g. DUO:0000006 (health/medical/biomedical research). */
+        Purpose: string;
+        /** @enum {string} */
+        AccessRequestState: "submitted" | "active" | "denied" | "withdrawn" | "expired" | "revoked";
+        AccessRequestInput: {
+            datasets: components["schemas"]["DatasetId"][];
+            elements: components["schemas"]["ElementName"][];
+            operations: components["schemas"]["Operation"][];
+            purpose: components["schemas"]["Purpose"];
+            justification: string;
+            /** @description At most 90 days — nodes keep a rotated key published that long. */
+            durationDays: number;
+            privacyBudget: number;
+            queryQuota: number;
+            identityKey: components["schemas"]["PublicJwk"];
+        };
+        /** @description The researcher's Ed25519 identity key (RFC 8037 OKP JWK, public members only). */
+        PublicJwk: {
+            /** @constant */
+            kty: "OKP";
+            /** @constant */
+            crv: "Ed25519";
+            x: string;
+        } & {
+            [key: string]: unknown;
+        };
+        Decision: {
+            node: components["schemas"]["NodeId"];
+            datasets: components["schemas"]["DatasetId"][];
+            /** @enum {string} */
+            state: "pending" | "approved" | "denied" | "revoked" | "expired";
+            approvals: {
+                operator: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+            requiredApprovals: number;
+            reason?: string;
+            /** Format: date-time */
+            decidedAt?: string;
+            tokenJti?: string;
+            /** Format: date-time */
+            expiresAt?: string;
+        };
+        AccessRequest: {
+            id: string;
+            researcher: string;
+            state: components["schemas"]["AccessRequestState"];
+            datasets: components["schemas"]["DatasetId"][];
+            elements: components["schemas"]["ElementName"][];
+            operations: components["schemas"]["Operation"][];
+            purpose: components["schemas"]["Purpose"];
+            justification: string;
+            durationDays: number;
+            privacyBudget: number;
+            queryQuota: number;
+            /** @description RFC 7638 thumbprint of the identity key. */
+            identityJkt: string;
+            /** Format: date-time */
+            createdAt: string;
+            decisions: components["schemas"]["Decision"][];
+        };
+        DecisionInput: {
+            /** @enum {string} */
+            decision: "approve" | "deny";
+            /** @description Required to deny. */
+            reason?: string;
+        };
+        Grant: {
+            /** @description The identity key the token is bound to (RFC 7638 thumbprint). */
+            identityJkt: string;
+            requestId: string;
+            node: components["schemas"]["NodeId"];
+            datasets: components["schemas"]["DatasetId"][];
+            elements: components["schemas"]["ElementName"][];
+            operations: components["schemas"]["Operation"][];
+            purpose: components["schemas"]["Purpose"];
+            /** @description The consent token (JWS compact). */
+            token: string;
+            jti: string;
+            /** Format: date-time */
+            expiresAt: string;
+            queryQuota: number;
+            queriesUsed: number;
+        };
+        Jwks: {
+            keys: {
+                [key: string]: unknown;
+            }[];
+        };
+        TokenIssueRequest: {
+            requestId: string;
+            issuedAt: number;
+            researcher: string;
+            identityJkt: string;
+            datasets: components["schemas"]["DatasetId"][];
+            elements: components["schemas"]["ElementName"][];
+            operations: components["schemas"]["Operation"][];
+            purpose: components["schemas"]["Purpose"];
+            privacyBudget: number;
+            queryQuota: number;
+            durationDays: number;
+            approvals: string[];
+        };
+        ConsentRecords: {
+            dataset: components["schemas"]["DatasetId"];
+            issuedAt: number;
+            records: {
+                subject: string;
+                purpose: string;
+                /** @enum {string} */
+                status: "granted" | "withdrawn";
+                recordedAt: string;
+            }[];
+        };
+        ConsentImportResult: {
+            dataset: components["schemas"]["DatasetId"];
+            imported: number;
+            /** @description Subjects with at least one withdrawal in force. */
+            withdrawnSubjects: number;
+        };
         ComputeRequest: {
+            purpose: components["schemas"]["Purpose"];
+            /** @description This node's consent token for the query. */
+            token: string;
+            /** @description The researcher's DPoP proof sent to the hub; the node re-verifies it. */
+            dpop: string;
+            /** @description SHA-256 (hex, sorted) of every consent token of the query — what the proof's `ath` covers (protocol.md §9). */
+            tokenDigests: string[];
+            account: string;
             queryId: string;
             /** @description Unix milliseconds. */
             issuedAt: number;
@@ -770,6 +1118,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The request is not in a state that allows this. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description A node did not answer within the fan-out timeout. */
         GatewayTimeout: {
             headers: {
@@ -781,6 +1138,7 @@ export interface components {
         };
     };
     parameters: {
+        RequestId: string;
         KeyId: components["schemas"]["KeyId"];
     };
     requestBodies: never;
@@ -1195,6 +1553,334 @@ export interface operations {
                     "application/json": components["schemas"]["WitnessRefusal"];
                 };
             };
+        };
+    };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["AccessRequestState"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The requests, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        requests: components["schemas"]["AccessRequest"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    createAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessRequestInput"];
+            };
+        };
+        responses: {
+            /** @description Submitted. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                requestId: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    withdrawAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                requestId: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    decideAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                requestId: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionInput"];
+            };
+        };
+        responses: {
+            /** @description The request after the decision. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    revokeAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                requestId: components["parameters"]["RequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The request after the revocation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listGrants: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Grants. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        grants: components["schemas"]["Grant"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    importPatientConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: components["schemas"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Imported. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+        };
+    };
+    issueConsentToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenIssueRequest"];
+            };
+        };
+        responses: {
+            /** @description The signed token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        token: string;
+                        jti: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    recordRevocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    jti: string;
+                    requestId: string;
+                    issuedAt: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    applyPatientConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRecords"];
+            };
+        };
+        responses: {
+            /** @description Applied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
 }

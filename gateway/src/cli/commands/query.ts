@@ -1,6 +1,6 @@
 /** `veilgate query`: run an encrypted aggregate query and print the decrypted result. */
 import { readFileSync } from 'node:fs';
-import { VeilgateClient, importKeyPair, type GroupResult, type Query } from '@veilgate/sdk';
+import { VeilgateClient, importIdentity, importKeyPair, type GroupResult, type Query } from '@veilgate/sdk';
 import { hubCredentials, parseCommand, UsageError } from '../usage.ts';
 
 function formatValue(v: number | null): string {
@@ -26,13 +26,14 @@ export function formatGroups(groups: GroupResult[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/** `veilgate query (--file F | --json J) --key FILE [--format table|json]` */
+/** `veilgate query (--file F | --json J) --key FILE --identity FILE [--purpose DUO:…] [--format table|json]` */
 export async function runQueryCommand(args: string[]): Promise<void> {
   const { values } = parseCommand(args, {
-    file: { type: 'string' }, json: { type: 'string' }, key: { type: 'string' },
+    file: { type: 'string' }, json: { type: 'string' }, key: { type: 'string' }, identity: { type: 'string' }, purpose: { type: 'string' },
     hub: { type: 'string' }, 'api-key': { type: 'string' }, format: { type: 'string', default: 'table' },
   });
   if (!values.key) throw new UsageError('--key FILE is required (veilgate keys generate)');
+  if (!values.identity) throw new UsageError('--identity FILE is required (veilgate identity generate)');
   if (!values.file === !values.json) throw new UsageError('pass exactly one of --file Q.json or --json \'{…}\'');
   if (values.format !== 'table' && values.format !== 'json') throw new UsageError('--format must be table or json');
   let query: Query;
@@ -43,7 +44,8 @@ export async function runQueryCommand(args: string[]): Promise<void> {
   }
   const keys = importKeyPair(readFileSync(values.key, 'utf8'));
   const { hubUrl, apiKey } = hubCredentials(values);
-  const outcome = await new VeilgateClient({ baseUrl: hubUrl, apiKey }).query(query, { keys });
+  const identity = await importIdentity(readFileSync(values.identity, 'utf8'));
+  const outcome = await new VeilgateClient({ baseUrl: hubUrl, apiKey }).query(query, { keys, identity, ...(values.purpose ? { purpose: values.purpose } : {}) });
   if (values.format === 'json') {
     console.log(JSON.stringify({ queryId: outcome.queryId, groups: outcome.groups, timings: outcome.timings }, null, 2));
   } else {

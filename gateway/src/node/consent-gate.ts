@@ -1,0 +1,131 @@
+/**
+ * The node's side of consent (DESIGN §7, issue 3): it signs consent tokens for its own
+ * datasets once its policy is met, keeps the revocations, and before every computation
+ * re-verifies its token and the researcher's DPoP proof itself — the hub's word is not
+ * enough for data this institution holds.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+import {
+  ConsentError, checkBinding, checkScope, decodeConsentTokenUnverified, fromBase64Url, signConsentToken, tokenDigests,
+  verifyConsentToken, verifyDpopProof, elementsOfQuery,
+  type ComputeRequestBody, type components,
+} from '@veilgate/sdk';
+import { GatewayError } from '../errors.ts';
+import type { DatasetEngine } from '../datasets/duckdb-dataset.ts';
+import type { NodeKeySet } from '../consent/node-keys.ts';
+
+type TokenIssueRequest = components['schemas']['TokenIssueRequest'];
+
+/** What the gate needs. */
+export interface ConsentGateDeps {
+  nodeId: string;
+  hubId: string;
+  engine: DatasetEngine;
+  keys: NodeKeySet;
+  /** DPoP `jti` replay check: true when already seen (records it otherwise). */
+  seen: (jti: string, expiresAt: number) => boolean;
+}
+
+/** Revoked token ids, durable in the node's state file. */
+export interface RevocationList {
+  add(jti: string): void;
+  has(jti: string): boolean;
+}
+
+/**
+ * A revocation list in the node's state database.
+ *
+ * @example
+ * const revoked = openRevocationList(db); revoked.add(jti);
+ */
+export function openRevocationList(db: DatabaseSync): RevocationList {
+  db.exec('CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, at TEXT NOT NULL)');
+  const add = db.prepare('INSERT OR IGNORE INTO revoked_tokens (jti, at) VALUES (?, ?)');
+  const has = db.prepare('SELECT 1 FROM revoked_tokens WHERE jti = ?');
+  return {
+    add: (jti) => void add.run(jti, new Date().toISOString()),
+    has: (jti) => has.get(jti) !== undefined,
+  };
+}
+
+/**
+ * Signs a consent token after checking the request against this node's own policy: its own,
+ * non-core datasets, the elements they provide, and enough distinct approving operators.
+ *
+ * @example
+ * const { token, jti, expiresAt } = await issueToken(deps, body);
+ */
+export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest): Promise<{ token: string; jti: string; expiresAt: string; kid: string }> {
+  let required = 1;
+  body.datasets.forEach((id, i) => {
+    const d = deps.engine.datasets.get(id);
+    if (!d) throw new GatewayError('unknown_dataset', `datasets[${i}]: this node holds no dataset '${id}'`, { field: `datasets[${i}]` });
+    if (d.classification === 'core') throw new GatewayError('dataset_not_queryable', `datasets[${i}]: '${id}' is core (核心): never computed on in the data space`, { field: `datasets[${i}]` });
+    const missing = body.elements.find((e) => !(e in d.config.elements));
+    if (missing) throw new GatewayError('element_not_in_dataset', `datasets[${i}]: '${id}' does not provide '${missing}'`, { field: `datasets[${i}]` });
+    required = Math.max(required, d.requiredApprovals);
+  });
+  const distinct = new Set(body.approvals);
+  if (distinct.size < required) {
+    throw new GatewayError('forbidden', `approvals: ${required} distinct operators must approve, got ${distinct.size}`, { field: 'approvals' });
+  }
+  const key = deps.keys.signingKey();
+  const durationSeconds = body.durationDays * 86_400;
+  // A rotated key stays published for this long; a longer token would outlive its key.
+  if (durationSeconds > deps.keys.maxTokenLifetimeSeconds) {
+    throw new GatewayError('invalid_request', `durationDays: at most ${deps.keys.maxTokenLifetimeSeconds / 86_400} days`, { field: 'durationDays' });
+  }
+  const token = await signConsentToken(
+    {
+      iss: deps.nodeId, sub: body.researcher, aud: deps.hubId, request: body.requestId, approvals: [...distinct],
+      cnf: { jkt: body.identityJkt },
+      vg_scope: { datasets: body.datasets, elements: body.elements, operations: body.operations, purpose: body.purpose, budget: body.privacyBudget, quota: body.queryQuota },
+      durationSeconds,
+    },
+    key,
+  );
+  const { claims } = decodeConsentTokenUnverified(token);
+  return { token, jti: claims.jti, expiresAt: new Date(claims.exp * 1000).toISOString(), kid: key.kid };
+}
+
+/** The `htu` a proof states (read before verification, to check its path; then verified). */
+function statedHtu(proof: string): string {
+  try {
+    const payload = JSON.parse(new TextDecoder().decode(fromBase64Url(proof.split('.')[1] ?? ''))) as { htu?: unknown };
+    if (typeof payload.htu === 'string' && new URL(payload.htu).pathname === '/v1/queries') return payload.htu;
+  } catch {
+    // fall through
+  }
+  throw new ConsentError('dpop_invalid', 'DPoP proof htu is not the hub query endpoint', { field: 'DPoP' });
+}
+
+/** The operations a query performs, for scope checks. */
+export function operationsOfQuery(query: ComputeRequestBody['query']): string[] {
+  return [...new Set(query.aggregates.map((a) => a.op))];
+}
+
+/**
+ * Verifies this node's consent token and the researcher's DPoP proof for a computation.
+ * Returns the token's jti and purpose.
+ *
+ * @example
+ * const { jti, purpose } = await admitComputation(deps, revoked, body);
+ */
+export async function admitComputation(deps: ConsentGateDeps, revoked: RevocationList, body: ComputeRequestBody): Promise<{ jti: string; purpose: string }> {
+  const claims = await verifyConsentToken(body.token, {
+    keys: (kid) => deps.keys.lookup(kid),
+    issuer: deps.nodeId,
+    audience: deps.hubId,
+    subject: body.account,
+    isRevoked: (jti) => revoked.has(jti),
+  });
+  checkScope(claims, { datasets: body.datasets, elements: elementsOfQuery(body.query), operations: operationsOfQuery(body.query), purpose: body.purpose });
+  // RFC 9449 §4.3: the node checks the proof itself. The hub checked htu against the URL it
+  // was sent to; here only its path can be known. `ath` covers the digests of every token.
+  if (!body.tokenDigests.includes(tokenDigests([body.token])[0]!)) {
+    throw new ConsentError('dpop_invalid', 'tokenDigests: the proof does not cover this node\'s token', { field: 'tokenDigests' });
+  }
+  const proof = await verifyDpopProof(body.dpop, { htm: 'POST', htu: statedHtu(body.dpop), accessTokens: body.tokenDigests, seen: deps.seen });
+  checkBinding(claims, proof.jkt);
+  return { jti: claims.jti, purpose: claims.vg_scope.purpose };
+}
