@@ -123,8 +123,18 @@ describe('traces', () => {
   it('walks a result back to its query, key and account, every step proven', async () => {
     const auditor = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.auditor, log: t.space.log });
     const trace = await auditor.trace(queryIds[0]!);
-    expect(trace.steps.map((s) => s.entry.type)).toEqual(['query.completed', 'query.accepted', 'key.registered', 'account.created']);
+    const types = trace.steps.map((s) => s.entry.type);
+    expect(types.slice(0, 2)).toEqual(['query.completed', 'query.accepted']);
     expect(trace.steps[1]!.entry).toMatchObject({ queryId: queryIds[0], keyId: t.keys.keyId });
+    // … to the consent tokens of all three institutions, the approvals (two for the important
+    // dataset), the access request, and the accounts of the researcher and the operators.
+    expect(types.filter((x) => x === 'token.issued')).toHaveLength(3);
+    expect(types.filter((x) => x === 'access.approved')).toHaveLength(4);
+    expect(types).toContain('access.requested');
+    expect(types).toContain('key.registered');
+    expect(types.filter((x) => x === 'account.created').length).toBeGreaterThanOrEqual(5);
+    const approvals = trace.steps.filter((s) => s.entry.type === 'access.approved').map((s) => s.entry.node);
+    expect(approvals.filter((n) => n === 'hosp-c')).toHaveLength(2);
     for (const s of trace.steps) expect(hashLeaf(canonicalBytes(s.entry))).toHaveLength(32);
   });
 

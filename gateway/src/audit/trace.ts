@@ -1,8 +1,8 @@
 /**
  * Traces (DESIGN §9 "a trace walks result → query → token → request → approval"): from a
  * log entry back along the log indexes each entry records, every step with its inclusion
- * proof under one signed checkpoint. Today the walk is result → query accepted → key
- * registration → account; consent tokens and approvals join the walk when they are logged.
+ * proof under one signed checkpoint: result → query accepted → the key and each consent token
+ * → the operators' approvals → the access request → the accounts behind them.
  */
 import { toBase64, type components } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
@@ -10,18 +10,31 @@ import type { StateStore } from '../store/state-store.ts';
 
 type Trace = components['schemas']['Trace'];
 
-/** The entry an entry points back to, and how it relates. */
-function previous(entry: Record<string, unknown>): { index: number; relation: string } | undefined {
+/** The entries an entry points back to, and how each relates to it. */
+function previous(entry: Record<string, unknown>): { index: number; relation: string }[] {
+  const at = (index: unknown, relation: string) => (typeof index === 'number' ? [{ index, relation }] : []);
   switch (entry.type) {
     case 'query.completed':
     case 'query.failed':
-      return { index: entry.acceptedIndex as number, relation: 'accepted as' };
+      return at(entry.acceptedIndex, 'accepted as');
     case 'query.accepted':
-      return { index: entry.keyIndex as number, relation: 'encrypted under the key registered in' };
+      return [
+        ...at(entry.keyIndex, 'encrypted under the key registered in'),
+        ...((entry.tokens as { tokenIndex: number; node: string }[] | undefined) ?? []).flatMap((t) => at(t.tokenIndex, `under the consent token of ${t.node} issued in`)),
+      ];
+    case 'token.issued':
+      return [
+        ...((entry.approvalIndexes as number[] | undefined) ?? []).flatMap((i) => at(i, 'after the approval in')),
+        ...at(entry.requestIndex, 'answering the access request in'),
+      ];
+    case 'access.approved':
+    case 'access.denied':
+      return at(entry.operatorIndex, 'by the operator account created in');
+    case 'access.requested':
     case 'key.registered':
-      return { index: entry.accountIndex as number, relation: 'by the account created in' };
+      return at(entry.accountIndex, 'by the account created in');
     default:
-      return undefined;
+      return [];
   }
 }
 
@@ -42,16 +55,22 @@ export async function traceEntry(store: StateStore, ref: string): Promise<Trace>
   const checkpoint = await store.audit.latestCheckpoint();
   if (!Number.isSafeInteger(index) || index >= checkpoint.size) throw new GatewayError('not_found', `entry: no log entry ${ref}`, { field: 'entry' });
   const steps: Trace['steps'] = [];
-  let relation = 'traced entry';
-  for (let next: number | undefined = index; next !== undefined; ) {
-    const entry = await store.audit.entry(next);
-    if (!entry) break;
-    const proof = await store.audit.inclusionProof(next, checkpoint.size);
-    steps.push({ relation, index: next, entry: entry.entry, proof: proof.map(toBase64) });
-    const back = previous(entry.entry);
-    // Entries only ever point backwards; anything else is a corrupt entry, so stop there.
-    next = back && Number.isSafeInteger(back.index) && back.index >= 0 && back.index < next ? back.index : undefined;
-    relation = back?.relation ?? '';
+  const seen = new Set<number>();
+  // Breadth-first along the back-pointers: result → query → key and tokens → approvals →
+  // request → accounts. Entries only ever point backwards; a pointer that does not is a
+  // corrupt entry and is not followed.
+  const queue: { index: number; relation: string }[] = [{ index, relation: 'traced entry' }];
+  while (queue.length > 0 && steps.length < 256) {
+    const { index: at, relation } = queue.shift()!;
+    if (seen.has(at)) continue;
+    seen.add(at);
+    const entry = await store.audit.entry(at);
+    if (!entry) continue;
+    const proof = await store.audit.inclusionProof(at, checkpoint.size);
+    steps.push({ relation, index: at, entry: entry.entry, proof: proof.map(toBase64) });
+    for (const back of previous(entry.entry)) {
+      if (Number.isSafeInteger(back.index) && back.index >= 0 && back.index < at && !seen.has(back.index)) queue.push(back);
+    }
   }
   return { steps, treeSize: checkpoint.size, checkpoint: checkpoint.note };
 }

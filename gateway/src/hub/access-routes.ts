@@ -71,6 +71,12 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
     if (!r || !maySee(account, r)) throw new GatewayError('not_found', `requestId: no access request ${id}`, { field: 'requestId' });
     return r;
   };
+  /** For operators' decisions: a request that exists but is not theirs is forbidden, not hidden. */
+  const loadForOperator = async (id: string, account: AccountRow): Promise<AccessRequestRow> => {
+    const r = await deps.store.getAccessRequest(id);
+    if (!r) throw new GatewayError('not_found', `requestId: no access request ${id}`, { field: 'requestId' });
+    return r;
+  };
   const operatorDecision = (r: AccessRequestRow, account: AccountRow) => {
     // Only the institution that holds a dataset can grant access to it (issue 3).
     const decision = r.decisions.find((d) => d.node === account.node);
@@ -135,7 +141,7 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
   mountOperation(router, 'decideAccessRequest', security, requireRole('operator'), async (req, res) => {
     const account = accountOf(res);
     const body = req.body as S['DecisionInput'];
-    const r = await load(req.params.requestId as string, account);
+    const r = await loadForOperator(req.params.requestId as string, account);
     const decision = operatorDecision(r, account);
     if (body.decision === 'deny') {
       if (!body.reason) throw new GatewayError('invalid_request', 'reason is required to deny a request', { field: 'reason' });
@@ -168,7 +174,7 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
 
   mountOperation(router, 'revokeAccess', security, requireRole('operator'), async (req, res) => {
     const account = accountOf(res);
-    const r = await load(req.params.requestId as string, account);
+    const r = await loadForOperator(req.params.requestId as string, account);
     const decision = operatorDecision(r, account);
     const updated = await deps.store.revokeDecision(r.id, decision.node, account.id, (req.body as { reason: string }).reason);
     deps.onLogged();

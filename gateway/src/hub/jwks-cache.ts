@@ -1,7 +1,8 @@
 /**
  * The nodes' consent-token keys as the hub sees them: each node's JWK Set
  * (`/.well-known/jwks.json`), cached and fetched again when a token names a `kid` the cache
- * does not know (key rotation), at most once every few seconds per node.
+ * does not know (key rotation), at most once every 100 ms per node (so made-up kids cannot
+ * turn the hub into a flood of requests to the node).
  */
 import type { NodeRegistration } from './catalog.ts';
 import { GatewayError } from '../errors.ts';
@@ -21,7 +22,7 @@ export interface JwksCache {
  */
 export function createJwksCache(options: { ttlMs?: number; minRefetchMs?: number; timeoutMs?: number } = {}): JwksCache {
   const ttl = options.ttlMs ?? 5 * 60_000;
-  const minRefetch = options.minRefetchMs ?? 2_000;
+  const minRefetch = options.minRefetchMs ?? 100;
   const cache = new Map<string, { keys: Jwk[]; at: number }>();
   const fetchKeys = async (node: NodeRegistration): Promise<Jwk[]> => {
     const res = await fetch(`${node.url}/.well-known/jwks.json`, { signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) });
