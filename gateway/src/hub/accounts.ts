@@ -9,6 +9,7 @@ import type { RequestHandler } from 'express';
 import { sha256Hex, toBase64Url } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import type { AccountRow, Role, StateStore } from '../store/state-store.ts';
+import { looksLikeJwt, oidcAccountId, type OidcIdentity } from './oidc.ts';
 
 const API_KEY_PATTERN = /^vg_[A-Za-z0-9_-]{43}$/;
 
@@ -36,21 +37,38 @@ export async function createAccount(store: StateStore, input: { name: string; ro
   return { account, apiKey };
 }
 
+/**
+ * The account of an OIDC identity: provisioned on first sight (so that it has an
+ * `account.created` log entry like any other), with the role and node its token states now.
+ */
+async function accountOfOidc(store: StateStore, identity: OidcIdentity): Promise<AccountRow> {
+  const id = oidcAccountId(identity.issuer, identity.subject);
+  const existing = (await store.findAccount(id)) ??
+    (await store.createAccount({ id, name: identity.name, role: identity.role, node: identity.node, keyHash: `oidc:${id}`, createdAt: new Date().toISOString() }));
+  return { ...existing, role: identity.role, node: identity.node };
+}
+
 /** The account of the current request, set by `authenticate`. */
 export function accountOf(res: { locals: Record<string, unknown> }): AccountRow {
   return res.locals.account as AccountRow;
 }
 
 /**
- * Middleware: `Authorization: Bearer vg_…` → the account, or 401 `unauthorized`.
+ * Middleware: `Authorization: Bearer vg_…` (an API key) or, when configured, an OIDC access
+ * token (a JWT from the external identity provider) → the account, or 401 `unauthorized`.
  *
  * @example
  * router.use(authenticate(store));
  */
-export function authenticate(store: StateStore): RequestHandler {
+export function authenticate(store: StateStore, oidc?: (bearer: string) => Promise<OidcIdentity>): RequestHandler {
   return async (req, res, next) => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer (\S+)$/i.exec(header);
+    if (match && oidc && looksLikeJwt(match[1]!)) {
+      res.locals.account = await accountOfOidc(store, await oidc(match[1]!));
+      next();
+      return;
+    }
     if (!match || !API_KEY_PATTERN.test(match[1]!)) {
       throw new GatewayError('unauthorized', 'Authorization: missing or malformed API key (expected Bearer vg_…)', { field: 'Authorization' });
     }

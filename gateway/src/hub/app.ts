@@ -16,6 +16,7 @@ import { createWitnessing, type Witnessing } from './witnessing.ts';
 import { mountAuditRoutes } from '../audit/routes.ts';
 import { traceEntry } from '../audit/trace.ts';
 import { mountAccessRoutes } from './access-routes.ts';
+import { createOidcVerifier, type OidcConfig } from './oidc.ts';
 import { importConsent } from './consent-import.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
@@ -34,6 +35,8 @@ export interface HubDeps {
   catalogTtlMs?: number;
   /** k of n: co-signatures for a checkpoint to count as witnessed (default: a majority of nodes). */
   witnessQuorum?: number;
+  /** Accept OIDC bearer tokens from this issuer besides API keys. */
+  oidc?: OidcConfig;
   log?: (line: string) => void;
 }
 
@@ -52,7 +55,7 @@ export function createHubApp(deps: HubDeps): HubApp {
   const seenDpop = createReplayCache();
   const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
-  const security = { apiKey: authenticate(deps.store) };
+  const security = { apiKey: authenticate(deps.store, deps.oidc ? createOidcVerifier(deps.oidc) : undefined) };
   const app = express();
   app.disable('x-powered-by');
   app.use(jsonBody('2mb'));

@@ -9,6 +9,7 @@ import type { DataElement } from '@veilgate/sdk';
 import type { DatasetConfig } from '../datasets/config.ts';
 import { openDatasets, type DatasetEngine } from '../datasets/duckdb-dataset.ts';
 import { createHubApp, type HubApp } from '../hub/app.ts';
+import type { OidcConfig } from '../hub/oidc.ts';
 import type { NodeRegistration } from '../hub/catalog.ts';
 import { createNodeApp } from '../node/app.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
@@ -30,6 +31,8 @@ export interface HubConfig {
   /** SQLite file of the state store (`:memory:` for tests). */
   store: string;
   nodes: NodeRegistration[];
+  /** Optional: accept OIDC access tokens of an external identity provider (issuer, audience, JWKS URL, role mapping). */
+  oidc?: OidcConfig;
   fanOutTimeoutMs?: number;
 }
 
@@ -124,6 +127,7 @@ export async function startHub(config: HubConfig, dictionary: DataElement[], opt
     id: config.id, signingKey: config.signingKey, store, nodes: config.nodes, dictionary,
     ...(config.fanOutTimeoutMs ? { fanOutTimeoutMs: config.fanOutTimeoutMs } : {}),
     ...(config.witnessQuorum !== undefined ? { witnessQuorum: config.witnessQuorum } : {}),
+    ...(config.oidc ? { oidc: config.oidc } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   // A caller that had to know the hub's URL first (nodes need it) passes a listening server.
