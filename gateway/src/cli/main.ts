@@ -10,6 +10,7 @@ import { runKeys } from './commands/keys.ts';
 import { runQueryCommand } from './commands/query.ts';
 import { runAccounts } from './commands/accounts.ts';
 import { runAudit } from './commands/audit.ts';
+import { runConsent, runDecision, runGrants, runIdentity, runRequest, runRequests } from './commands/access.ts';
 import { UsageError } from './usage.ts';
 
 const USAGE = `veilgate — trusted data space for health data
@@ -22,7 +23,20 @@ usage:
   veilgate keys generate [--out FILE]
                                    make a BFV key pair (secret key stays in FILE)
   veilgate keys register --key FILE [--hub URL] [--api-key KEY]
-  veilgate query (--file Q.json | --json '{…}') --key FILE [--hub URL] [--api-key KEY] [--format table|json]
+  veilgate identity generate [--out FILE]
+                                   an Ed25519 identity key; consent tokens are bound to it (DPoP)
+  veilgate request --datasets A,B --elements E,F [--operations …] [--purpose DUO:0000006]
+                   --justification TEXT --identity FILE [--days N] [--budget X] [--quota N]
+  veilgate requests [--state submitted|active|denied|withdrawn|expired|revoked]
+  veilgate grants                  consent tokens in force (researchers)
+  veilgate approve ID              (operators) — important datasets need two distinct operators
+  veilgate deny ID --reason TEXT   (operators)
+  veilgate revoke ID --reason TEXT (operators) — refused from the next query on
+  veilgate consent import --dataset ID --file consent.csv
+                                   (operators) subject,purpose,status,recorded_at
+  veilgate keys rotate --node-config FILE
+                                   add a new consent-token signing key to a node (old tokens keep verifying)
+  veilgate query (--file Q.json | --json '{…}') --key FILE --identity FILE [--purpose DUO:…] [--hub URL] [--api-key KEY] [--format table|json]
   veilgate accounts create --name NAME --role ROLE [--node ID] [--hub URL] [--api-key ADMIN_KEY]
   veilgate audit verify [--checkpoint FILE] [--log-key KEY] [--hub URL] [--api-key AUDITOR_KEY]
                                    check the whole log (from a saved checkpoint if FILE exists); exit 1 on any problem
@@ -38,6 +52,14 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   query: runQueryCommand,
   accounts: runAccounts,
   audit: runAudit,
+  identity: runIdentity,
+  request: runRequest,
+  requests: runRequests,
+  approve: (args) => runDecision('approve', args),
+  deny: (args) => runDecision('deny', args),
+  revoke: (args) => runDecision('revoke', args),
+  grants: runGrants,
+  consent: runConsent,
 };
 
 const [command, ...rest] = process.argv.slice(2);

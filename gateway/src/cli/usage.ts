@@ -31,6 +31,7 @@ export function hubCredentials(values: { hub?: string | undefined; 'api-key'?: s
   if (existsSync(demoPath)) demo = JSON.parse(readFileSync(demoPath, 'utf8')) as typeof demo;
   const hubUrl = values.hub ?? process.env.VEILGATE_HUB ?? demo.hubUrl;
   const apiKey = values['api-key'] ?? process.env.VEILGATE_API_KEY ?? (demo.accounts?.[role] as string | undefined);
+  // (Operators pass --api-key: the demo lists two per institution in demo.json.)
   if (!hubUrl) throw new UsageError('no hub: pass --hub URL or set VEILGATE_HUB');
   if (!apiKey) throw new UsageError('no API key: pass --api-key KEY or set VEILGATE_API_KEY');
   // The demo's pinned log identity applies only to the demo's own hub.

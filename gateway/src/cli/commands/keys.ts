@@ -2,6 +2,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { VeilgateClient, exportKeyPair, generateHeKeyPair, importKeyPair } from '@veilgate/sdk';
 import { hubCredentials, parseCommand, UsageError } from '../usage.ts';
+import { readConfig, type NodeConfig } from '../../server/config.ts';
+import { openNodeState } from '../../node/node-state.ts';
+import { tokenKeys } from '../../node/token-keys.ts';
+import { logOrigin } from '../../server/origin.ts';
 
 /** `veilgate keys generate [--out FILE] [--force]` · `veilgate keys register --key FILE` */
 export async function runKeys(args: string[]): Promise<void> {
@@ -23,5 +27,19 @@ export async function runKeys(args: string[]): Promise<void> {
     console.log(`registered keyId ${key.keyId} with ${hubUrl}`);
     return;
   }
-  throw new UsageError(`keys: expected 'generate' or 'register', got '${sub ?? ''}'`);
+  if (sub === 'rotate') {
+    const { values } = parseCommand(rest, { 'node-config': { type: 'string' } });
+    if (!values['node-config']) throw new UsageError('--node-config FILE is required');
+    const config = readConfig<NodeConfig>(values['node-config']);
+    const state = openNodeState(config.stateFile, { origin: logOrigin(config.id), signingKey: config.signingKey });
+    try {
+      const keys = tokenKeys(state, config.signingKey);
+      const key = keys.rotate();
+      console.log(`node ${config.id}: new consent-token key ${key.kid}; published keys: ${keys.jwks().keys.map((k) => k.kid).join(', ')}`);
+    } finally {
+      state.close();
+    }
+    return;
+  }
+  throw new UsageError(`keys: expected 'generate', 'register' or 'rotate', got '${sub ?? ''}'`);
 }
