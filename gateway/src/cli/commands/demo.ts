@@ -30,13 +30,13 @@ Ready in ${seconds} s.
 ${space.nodes.map((n) => `  node     ${n.url}   ${n.id} — ${n.name}`).join('\n')}
 
 Demo credentials (API keys) are in ${values.dir}/demo.json:
-  researcher, auditor, admin, and one operator per hospital.
+  researcher, auditor, admin, and two operators per hospital.
+  ${space.hospitals.map((h) => h.datasets.map((d) => `${d.id} (${d.classification ?? 'general'})`).join(', ')).join('\n  ')}
 
 Next, in another terminal:
-  npm run example                                   # a stratified study across the hospitals
-  npx veilgate keys generate --out my-key.json      # your own BFV key pair
-  npx veilgate keys register --key my-key.json
-  npx veilgate query --key my-key.json --json '{"datasets":["hosp-a.cardiometabolic","hosp-b.cardiometabolic","hosp-c.cardiometabolic"],"groupBy":[{"element":"sex"}],"aggregates":[{"op":"count"},{"op":"mean","element":"hba1c"}]}'
+  npm run example                                   # request access → approvals → encrypted study
+  npx veilgate help                                 # the consent flow by hand (see README)
+  npx veilgate audit verify                         # verify the audit log; trace with: npx veilgate audit trace q_…
 
 Press Ctrl+C to stop.`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
