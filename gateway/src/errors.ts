@@ -51,15 +51,21 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   dpop_replayed: 401,
   dpop_stale: 401,
   quota_exhausted: 429,
+  budget_exhausted: 403,
+  insufficient_credits: 402,
+  rate_limited: 429,
   internal: 500,
 };
 
 /** An error raised by the gateway, optionally naming the node at fault. */
 export class GatewayError extends VeilgateError {
   readonly node: string | undefined;
-  constructor(code: ErrorCode, message: string, options?: { field?: string; node?: string; cause?: unknown }) {
+  /** For 429s: when to try again (the `Retry-After` header). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, options?: { field?: string; node?: string; cause?: unknown; retryAfterSeconds?: number }) {
     super(code, message, options);
     this.name = 'GatewayError';
     this.node = options?.node;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }

@@ -45,7 +45,9 @@ async function hubWithFaultyNode(faulty: string, faults: ProxyFaults, fanOutTime
     loadDictionary(),
     { log: (line) => lines.push(line) },
   );
-  const { apiKey } = await createAccount(hub.store, { name: 'researcher', role: 'researcher' });
+  const { apiKey, account } = await createAccount(hub.store, { name: 'researcher', role: 'researcher' });
+  const admin = await createAccount(hub.store, { name: 'admin', role: 'admin' });
+  await hub.store.topUpCredits(account.id, 10_000_000, admin.account.id);
   const operators: Record<string, string[]> = {};
   for (const n of hubConfig.nodes) {
     operators[n.id] = [

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ApiError, VeilgateClient, generateIdentityKey } from '@veilgate/sdk';
 import { generateSigningKey } from '../../gateway/src/crypto/ed25519.ts';
+import { createAccount } from '../../gateway/src/hub/accounts.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
 import { startHub, type HubConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
@@ -49,6 +50,8 @@ it('a researcher signs in with the provider, asks for access, an OIDC operator a
   const me = await researcher.me();
   expect(me).toMatchObject({ role: 'researcher', name: 'Dr. Chen' });
   expect(me.id).toMatch(/^oidc:/);
+  const admin = await createAccount(hub.store, { name: 'admin', role: 'admin' });
+  await hub.store.topUpCredits(me.id, 1_000_000, admin.account.id);
   await researcher.registerKey(t.keys);
   const identity = await generateIdentityKey();
   const request = await researcher.requestAccess({ datasets: ['hosp-a.cardiometabolic'], elements: ['age'], operations: ['count'], purpose: 'DUO:0000006', justification: 'OIDC sign-in study.', durationDays: 1, privacyBudget: 1, queryQuota: 5 }, identity);

@@ -36,10 +36,11 @@ let sharedKeys: Promise<HeKeyPair> | undefined;
  * @example
  * const t = await startTestSpace({ patientsPerHospital: 500 });
  */
-export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number }): Promise<TestSpace> {
+export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number; differentialPrivacy?: boolean }): Promise<TestSpace> {
   const dir = mkdtempSync(join(tmpdir(), 'veilgate-test-'));
   const lines: string[] = [];
-  const space = await startDataSpace({ dir, port: 0, ...options, log: (line) => lines.push(line) });
+  // Exactness needs noise off; suites about privacy turn it on.
+  const space = await startDataSpace({ dir, port: 0, differentialPrivacy: false, ...options, log: (line) => lines.push(line) });
   // The oracle pools the rows a query can reach: core datasets are never computed on.
   const reachable = space.hospitals.map((h) => ({ ...h, datasets: h.datasets.filter((d) => d.classification !== 'core') }));
   const oracle = await createPooledOracle(space.dataDir, reachable);

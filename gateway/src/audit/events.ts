@@ -31,7 +31,10 @@ export type HubEvent = Base &
         type: 'query.accepted'; queryId: string; account: string; keyId: string; keyIndex: number;
         datasets: string[]; nodes: string[]; requestSha256: string; planSha256: string;
         purpose: string; tokens: { node: string; jti: string; tokenIndex: number }[];
+        reserved: { rho: number; credits: number };
       }
+    | { type: 'credits.topped_up'; account: string; accountIndex: number; amount: number; admin: string; adminIndex: number }
+    | { type: 'price.set'; dataset: string; node: string; pricePerQuery: number; operator: string; operatorIndex: number }
     | {
         type: 'query.completed'; queryId: string; acceptedIndex: number; resultSha256: string;
         contributions: { node: string; datasets: string[]; ciphertextSha256: string[]; signature: string }[];

@@ -44,6 +44,15 @@ export interface DatasetConfig {
   classification?: 'core' | 'important' | 'general';
   /** Credits charged per query on this dataset (default 0). */
   pricePerQuery?: number;
+  /**
+   * Differential privacy (DESIGN §6), on by default: the node adds its share of integer
+   * noise so that the sum carries noise calibrated to `defaultRho`-zCDP (or the query's ρ).
+   */
+  differentialPrivacy?: { enabled?: boolean; defaultRho?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
+  /** DataSHIELD nfilter.subset (default 3): a filtered subset smaller than this yields nothing. */
+  minSubsetSize?: number;
+  /** DataSHIELD nfilter.levels (default 0.33): at most this ratio of groups to rows. */
+  maxLevelsRatio?: number;
   /** Declared upper bound on the row count, used by the slot planner (default: derived). */
   maxRows?: number;
 }

@@ -12,6 +12,7 @@ import { loadDictionary } from '../datasets/dictionary.ts';
 import { createAccount } from '../hub/accounts.ts';
 import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Running } from '../server/config.ts';
 import { logOrigin } from '../server/origin.ts';
+import { toMilli } from '../store/sqlite-ledger.ts';
 import { generateHospitals, type GeneratedHospital } from './synthetic.ts';
 import type { DatasetConfig } from '../datasets/config.ts';
 
@@ -26,6 +27,10 @@ export interface DataSpaceOptions {
   /** Hub port (default 8080; 0 = any free port). Nodes take the following ports, or any free port when 0. */
   port?: number;
   fanOutTimeoutMs?: number;
+  /** Credits the demo researcher starts with (default 100 000). */
+  researcherCredits?: number;
+  /** Differential privacy on the demo datasets (default on, as DESIGN §6 asks; tests of exactness turn it off). */
+  differentialPrivacy?: boolean;
   log?: (line: string) => void;
 }
 
@@ -72,9 +77,11 @@ async function ensureData(dataDir: string, patients: number, hospitals: number, 
  * two approvals, larger minimum cell); the first hospital also lists a core (核心) extract
  * that the data space shows but never computes on.
  */
-function classify(hospitals: GeneratedHospital[]): GeneratedHospital[] {
+function classify(hospitals: GeneratedHospital[], differentialPrivacy: boolean): GeneratedHospital[] {
   return hospitals.map((h, i) => {
-    const datasets: DatasetConfig[] = h.datasets.map((d) => ({ ...d, classification: i === 2 ? 'important' : 'general', pricePerQuery: 10 * (i + 1) }));
+    const datasets: DatasetConfig[] = h.datasets.map((d) => ({
+      ...d, classification: i === 2 ? 'important' : 'general', pricePerQuery: 10 * (i + 1), differentialPrivacy: { enabled: differentialPrivacy },
+    }));
     if (i === 0 && datasets[0]) {
       datasets.push({
         ...datasets[0], id: `${h.nodeId}.identified-linkage`, classification: 'core', pricePerQuery: 0,
@@ -99,7 +106,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const log = options.log ?? (() => {});
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   const dataDir = join(dir, 'data');
-  const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42));
+  const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42), options.differentialPrivacy ?? true);
   const dictionary = loadDictionary();
 
   const hubKey = generateSigningKey();
@@ -134,9 +141,13 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
     const hub = await startHub(hubConfig, dictionary, { listening: hubListening, log: (line) => log(`[hub] ${line}`) });
     started.push(hub);
 
+    const admin = await createAccount(hub.store, { name: 'Data space admin', role: 'admin' });
+    const researcher = await createAccount(hub.store, { name: 'Dr. Wang Fang (researcher)', role: 'researcher' });
+    // The demo researcher starts with credits for the data market (DESIGN §8).
+    await hub.store.topUpCredits(researcher.account.id, toMilli(options.researcherCredits ?? 100_000), admin.account.id);
     const accounts: DemoAccounts = {
-      admin: (await createAccount(hub.store, { name: 'Data space admin', role: 'admin' })).apiKey,
-      researcher: (await createAccount(hub.store, { name: 'Dr. Wang Fang (researcher)', role: 'researcher' })).apiKey,
+      admin: admin.apiKey,
+      researcher: researcher.apiKey,
       auditor: (await createAccount(hub.store, { name: 'Audit office', role: 'auditor' })).apiKey,
       operators: {},
     };

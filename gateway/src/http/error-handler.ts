@@ -41,6 +41,7 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
       const body: Record<string, string> = { code, message: known.message };
       if (known.field !== undefined) body.field = known.field;
       if (known instanceof GatewayError && known.node !== undefined) body.node = known.node;
+      if (known instanceof GatewayError && known.retryAfterSeconds !== undefined) res.set('Retry-After', String(known.retryAfterSeconds));
       if (code === 'unauthorized') res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       // RFC 9449 §7.1: a rejected proof is answered with a DPoP challenge.
       if (code.startsWith('dpop_') || code === 'token_binding_invalid') res.set('WWW-Authenticate', `DPoP algs="EdDSA", error="invalid_dpop_proof"`);

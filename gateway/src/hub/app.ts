@@ -3,7 +3,7 @@
  * queries. `createHubApp` only builds the app; the CLI listens.
  */
 import express, { type Express } from 'express';
-import { fromBase64, heKeyId, heParameters, loadPublicKey, type DataElement, type Query } from '@veilgate/sdk';
+import { fromBase64, heKeyId, heParameters, loadPublicKey, type DataElement } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
@@ -11,7 +11,9 @@ import { jsonBody } from '../http/json-body.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
 import { createCatalog, type NodeRegistration } from './catalog.ts';
-import { runQuery } from './run-query.ts';
+import { estimateQuery, runQuery } from './run-query.ts';
+import { mountMeteringRoutes } from './metering-routes.ts';
+import { createRateLimiter } from './rate-limit.ts';
 import { createWitnessing, type Witnessing } from './witnessing.ts';
 import { mountAuditRoutes } from '../audit/routes.ts';
 import { traceEntry } from '../audit/trace.ts';
@@ -37,6 +39,8 @@ export interface HubDeps {
   witnessQuorum?: number;
   /** Accept OIDC bearer tokens from this issuer besides API keys. */
   oidc?: OidcConfig;
+  /** Queries per minute per grant (default 120). */
+  rateLimitPerMinute?: number;
   log?: (line: string) => void;
 }
 
@@ -52,6 +56,7 @@ export type HubApp = Express & { witnessing: Witnessing };
 export function createHubApp(deps: HubDeps): HubApp {
   const log = deps.log ?? ((line: string) => console.log(`[hub] ${line}`));
   const jwks = createJwksCache();
+  const rateLimit = createRateLimiter(deps.rateLimitPerMinute ?? 120);
   const seenDpop = createReplayCache();
   const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
@@ -104,12 +109,9 @@ export function createHubApp(deps: HubDeps): HubApp {
     res.json({ keyId: key.keyId, createdAt: key.createdAt, params: await heParameters(), publicKey: Buffer.from(key.publicKey).toString('base64') });
   });
   mountOperation(app, 'runQuery', security, requireRole('researcher'), async (req, res) => {
-    const body = req.body as { keyId: string; query: Query; purpose: string; tokens: string[] };
+    const body = req.body as Parameters<typeof runQuery>[2];
     const result = await runQuery(
-      {
-        hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,
-        fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(), jwks, seenDpop,
-      },
+      queryDeps(),
       accountOf(res),
       body,
       // RFC 9449 §4.3 step 9: htu is the URI this request was sent to, without query and fragment.
@@ -117,6 +119,11 @@ export function createHubApp(deps: HubDeps): HubApp {
     );
     res.json(result);
   });
+  const queryDeps = () => ({
+    hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,
+    fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(), jwks, seenDpop, rateLimit,
+  });
+  mountMeteringRoutes(app, security, { store: deps.store, catalog, estimate: (account, body) => estimateQuery(queryDeps(), account, body) });
   mountAccessRoutes(app, security, {
     store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, hubSigningKey: deps.signingKey, onLogged: () => witnessing.kick(),
   });

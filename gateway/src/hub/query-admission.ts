@@ -20,6 +20,8 @@ export interface AdmittedToken {
   jti: string;
   tokenIndex: number;
   quota: number;
+  /** The grant's privacy budget (ρ). */
+  budget: number;
 }
 
 /** The outcome of admission. */
@@ -43,10 +45,13 @@ export async function admitQuery(
   datasets: DatasetSummary[],
   dpop: string | undefined,
   htu: string,
+  options: { requireProof?: boolean } = {},
 ): Promise<Admission> {
-  if (!dpop) throw new GatewayError('dpop_missing', 'DPoP: a proof of possession of the identity key is required (RFC 9449)', { field: 'DPoP' });
+  const requireProof = options.requireProof ?? true;
+  if (requireProof && !dpop) throw new GatewayError('dpop_missing', 'DPoP: a proof of possession of the identity key is required (RFC 9449)', { field: 'DPoP' });
   const digests = tokenDigests(request.tokens);
-  const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, accessTokens: digests, seen: deps.seen });
+  // Estimates spend nothing, so they need no proof; every query that runs does.
+  const proof = requireProof ? await verifyDpopProof(dpop!, { htm: 'POST', htu, accessTokens: digests, seen: deps.seen }) : undefined;
   const elements = elementsOfQuery(request.query);
   const operations = [...new Set(request.query.aggregates.map((a) => a.op))];
   const nodesOfQuery = [...new Set(datasets.map((d) => d.node))];
@@ -70,9 +75,9 @@ export async function admitQuery(
     });
     const ownDatasets = datasets.filter((d) => d.node === node.id).map((d) => d.id);
     checkScope(claims, { datasets: ownDatasets, elements, operations, purpose: request.purpose });
-    checkBinding(claims, proof.jkt);
+    if (proof) checkBinding(claims, proof.jkt);
     const decision = (await deps.store.decisionByJti(claims.jti))!;
-    admitted.set(node.id, { node: node.id, token, jti: claims.jti, tokenIndex: decision.tokenIndex!, quota: claims.vg_scope.quota });
+    admitted.set(node.id, { node: node.id, token, jti: claims.jti, tokenIndex: decision.tokenIndex!, quota: claims.vg_scope.quota, budget: claims.vg_scope.budget });
   }
   datasets.forEach((d) => {
     if (!admitted.has(d.node)) {
@@ -80,5 +85,5 @@ export async function admitQuery(
       throw new GatewayError('token_missing', `query.datasets[${i}]: no consent token of ${d.node} covers '${d.id}'`, { field: `query.datasets[${i}]` });
     }
   });
-  return { tokens: admitted, tokenDigests: digests, dpop };
+  return { tokens: admitted, tokenDigests: digests, dpop: dpop ?? '' };
 }

@@ -6,14 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import {
   addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, sha256Hex, toBase64, toBase64Url,
-  type ComputeRequestBody, type DataElement, type Query, type QueryResultBody,
+  type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
 import { admitQuery } from './query-admission.ts';
+import { costOf, priceQuery, type QueryCost } from './pricing.ts';
 import type { JwksCache } from './jwks-cache.ts';
+
+type QueryRequestBody = components['schemas']['QueryRequest'];
 
 /** What running a query needs. */
 export interface QueryDeps {
@@ -30,6 +33,8 @@ export interface QueryDeps {
   jwks: JwksCache;
   /** DPoP jti replay check (true = seen before). */
   seenDpop: (jti: string, expiresAt: number) => boolean;
+  /** Per-grant rate limit: throws `rate_limited` (429, Retry-After) when a grant is used too often. */
+  rateLimit?: (jtis: string[]) => void;
 }
 
 /** A receipt for log entry `index`: the entry, its inclusion proof, a signed checkpoint. */
@@ -40,19 +45,14 @@ export async function receiptFor(store: StateStore, index: number): Promise<Quer
   return { index, entry: entry!.entry, treeSize: checkpoint.size, proof: proof.map(toBase64), checkpoint: checkpoint.note };
 }
 
-/**
- * Runs a researcher's query end to end and returns the encrypted result.
- *
- * @example
- * const result = await runQuery(deps, account, { keyId, query });
- */
-export async function runQuery(
-  deps: QueryDeps,
-  account: AccountRow,
-  request: { keyId: string; query: Query; purpose: string; tokens: string[] },
-  proof: { dpop: string | undefined; htu: string },
-): Promise<QueryResultBody> {
-  const started = performance.now();
+/** A query checked against the key registry and the catalog, and planned. */
+interface Prepared {
+  datasets: DatasetSummary[];
+  plan: SlotPlan;
+}
+
+/** Key, catalog, plan: everything about a query that needs no consent yet. */
+async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { keyId: string; query: Query }): Promise<Prepared> {
   const key = await deps.store.getHeKey(request.keyId);
   if (!key || key.accountId !== account.id) {
     throw new GatewayError('unknown_key', `keyId: no key ${request.keyId} is registered to this account`, { field: 'keyId' });
@@ -80,7 +80,41 @@ export async function runQuery(
       throw new GatewayError('element_not_in_dataset', `query.datasets[${i}]: dataset '${d.id}' does not provide element '${missing}'`, { field: `query.datasets[${i}]` });
     }
   });
+  return { datasets, plan };
+}
 
+/**
+ * What a query costs and what would be left (`POST /v1/queries/estimate`): no proof needed,
+ * nothing reserved. The tokens are still verified, since they carry the budgets.
+ *
+ * @example
+ * const cost = await estimateQuery(deps, account, request);
+ */
+export async function estimateQuery(deps: QueryDeps, account: AccountRow, request: QueryRequestBody): Promise<QueryCost> {
+  const { datasets } = await prepareQuery(deps, account, request);
+  const admission = await admitQuery(
+    { store: deps.store, jwks: deps.jwks, hubId: deps.hubId, nodes: deps.nodes, seen: deps.seenDpop },
+    account, request, datasets, undefined, '', { requireProof: false },
+  );
+  const charge = priceQuery(deps.store, datasets, [...admission.tokens.values()], request.rho);
+  return costOf(deps.store, account.id, charge, 'estimate');
+}
+
+/**
+ * Runs a researcher's query end to end and returns the encrypted result.
+ *
+ * @example
+ * const result = await runQuery(deps, account, { keyId, query, purpose, tokens }, { dpop, htu });
+ */
+export async function runQuery(
+  deps: QueryDeps,
+  account: AccountRow,
+  request: QueryRequestBody,
+  proof: { dpop: string | undefined; htu: string },
+): Promise<QueryResultBody> {
+  const started = performance.now();
+  const { query } = request;
+  const { datasets, plan } = await prepareQuery(deps, account, request);
   // Invariant 2: no query runs without a valid, unrevoked, in-scope token for every dataset.
   const admission = await admitQuery(
     { store: deps.store, jwks: deps.jwks, hubId: deps.hubId, nodes: deps.nodes, seen: deps.seenDpop },
@@ -90,6 +124,8 @@ export async function runQuery(
     proof.dpop,
     proof.htu,
   );
+  deps.rateLimit?.([...admission.tokens.values()].map((t) => t.jti));
+  const charge = priceQuery(deps.store, datasets, [...admission.tokens.values()], request.rho);
   const queryId = `q_${toBase64Url(randomBytes(16))}`;
   const planSha256 = canonicalSha256(plan);
   const nodesOfQuery = [...new Set(datasets.map((d) => d.node))];
@@ -97,6 +133,7 @@ export async function runQuery(
   await deps.store.insertQuery(
     { id: queryId, accountId: account.id, keyId: request.keyId, datasets: query.datasets, requestSha256: canonicalSha256(request), createdAt: new Date().toISOString() },
     { planSha256, nodes: nodesOfQuery, purpose: request.purpose, tokens: [...admission.tokens.values()] },
+    charge,
   );
   try {
     const byNode = new Map<string, string[]>();
@@ -157,6 +194,7 @@ export async function runQuery(
       suppressed,
       timings: { totalMs: done - started, fanOutMs: combineStart - fanOutStart, combineMs: done - combineStart },
       receipt,
+      cost: costOf(deps.store, account.id, charge, 'after'),
     };
   } catch (err) {
     const code = err instanceof GatewayError ? err.code : 'internal';

@@ -57,6 +57,10 @@ export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'e
     queryable: d.classification !== 'core',
     pricePerQuery: d.config.pricePerQuery ?? 0,
     requiredApprovals: d.requiredApprovals,
+    differentialPrivacy: d.config.differentialPrivacy?.enabled ?? true,
+    defaultRho: d.config.differentialPrivacy?.defaultRho ?? 0.5,
+    minSubsetSize: d.config.minSubsetSize ?? 3,
+    maxLevelsRatio: d.config.maxLevelsRatio ?? 0.33,
   }));
 }
 

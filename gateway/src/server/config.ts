@@ -31,6 +31,8 @@ export interface HubConfig {
   /** SQLite file of the state store (`:memory:` for tests). */
   store: string;
   nodes: NodeRegistration[];
+  /** Queries per minute per grant (default 120). */
+  rateLimitPerMinute?: number;
   /** Optional: accept OIDC access tokens of an external identity provider (issuer, audience, JWKS URL, role mapping). */
   oidc?: OidcConfig;
   fanOutTimeoutMs?: number;
@@ -128,6 +130,7 @@ export async function startHub(config: HubConfig, dictionary: DataElement[], opt
     ...(config.fanOutTimeoutMs ? { fanOutTimeoutMs: config.fanOutTimeoutMs } : {}),
     ...(config.witnessQuorum !== undefined ? { witnessQuorum: config.witnessQuorum } : {}),
     ...(config.oidc ? { oidc: config.oidc } : {}),
+    ...(config.rateLimitPerMinute ? { rateLimitPerMinute: config.rateLimitPerMinute } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   // A caller that had to know the hub's URL first (nodes need it) passes a listening server.

@@ -8,6 +8,7 @@ import { auditEvent, type HubEvent } from '../audit/events.ts';
 import { openSignedLog } from '../audit/signed-log.ts';
 import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
 import { ACCESS_MIGRATION, openAccessStore } from './sqlite-access.ts';
+import { LEDGER_MIGRATION, fromMilli, institutionAccount, openLedger, researcherAccount } from './sqlite-ledger.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
@@ -22,6 +23,7 @@ const MIGRATIONS = [
      created_at TEXT NOT NULL, finished_at TEXT, error_code TEXT, result_sha256 TEXT,
      accepted_index INTEGER NOT NULL, ended_index INTEGER);`,
   ACCESS_MIGRATION,
+  LEDGER_MIGRATION,
 ];
 
 type Row = Record<string, unknown>;
@@ -98,9 +100,27 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     const r = q.accountById.get(id) as Row | undefined;
     return r && toAccount(r);
   });
+  const ledger = openLedger(db);
   return {
     ...access,
     audit,
+    ledger,
+    async topUpCredits(researcher, milli, admin) {
+      return transaction(() => {
+        const account = toAccount(q.accountById.get(researcher) as Row);
+        const adminRow = toAccount(q.accountById.get(admin) as Row);
+        ledger.topUpSync(researcherAccount(researcher), milli);
+        audit.appendSync(auditEvent<HubEvent>({ type: 'credits.topped_up', account: researcher, accountIndex: account.logIndex, amount: fromMilli(milli), admin, adminIndex: adminRow.logIndex }));
+        return ledger.balance(researcherAccount(researcher));
+      });
+    },
+    async setDatasetPrice(dataset, node, milli, operator) {
+      transaction(() => {
+        const op = toAccount(q.accountById.get(operator) as Row);
+        ledger.setPriceSync(dataset, milli, operator);
+        audit.appendSync(auditEvent<HubEvent>({ type: 'price.set', dataset, node, pricePerQuery: fromMilli(milli), operator, operatorIndex: op.logIndex }));
+      });
+    },
     async recordConsentImport(e) {
       return transaction(() => {
         const operator = toAccount(q.accountById.get(e.operator) as Row);
@@ -140,14 +160,18 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
       const r = q.keyById.get(keyId) as Row | undefined;
       return r && toKey(r);
     },
-    async insertQuery(x, plan) {
+    async insertQuery(x, plan, charge) {
       return transaction(() => {
         const key = toKey(q.keyById.get(x.keyId) as Row);
         access.useTokensSync(plan.tokens);
+        // DESIGN §8: credits and privacy budget are reserved before fan-out, atomically with
+        // the acceptance entry; a refusal here leaves nothing behind.
+        ledger.reserveSync(x.id, x.accountId, charge);
         const acceptedIndex = audit.appendSync(auditEvent<HubEvent>({
           type: 'query.accepted', queryId: x.id, account: x.accountId, keyId: x.keyId, keyIndex: key.logIndex,
           datasets: x.datasets, nodes: plan.nodes, requestSha256: x.requestSha256, planSha256: plan.planSha256,
           purpose: plan.purpose, tokens: plan.tokens.map(({ node, jti, tokenIndex }) => ({ node, jti, tokenIndex })),
+          reserved: { rho: charge.rho, credits: fromMilli(charge.lines.reduce((n, l) => n + l.amount, 0)) },
         }));
         q.insertQuery.run(x.id, x.accountId, x.keyId, JSON.stringify(x.datasets), x.requestSha256, x.createdAt, acceptedIndex);
         return acceptedIndex;
@@ -161,6 +185,9 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
         const event = outcome.status === 'completed'
           ? auditEvent<HubEvent>({ type: 'query.completed', queryId: id, acceptedIndex, resultSha256: outcome.resultSha256, contributions: outcome.contributions, groupsLeftOut: outcome.groupsLeftOut })
           : auditEvent<HubEvent>({ type: 'query.failed', queryId: id, acceptedIndex, errorCode: outcome.errorCode, ...(outcome.node ? { node: outcome.node } : {}) });
+        // Commit or release the reservation in the transaction that logs the outcome.
+        if (outcome.status === 'completed') ledger.commitSync(id);
+        else ledger.releaseSync(id);
         const endedIndex = audit.appendSync(event);
         const finishedAt = event.time;
         q.finishQuery.run(outcome.status, finishedAt, outcome.status === 'failed' ? outcome.errorCode : null, outcome.status === 'completed' ? outcome.resultSha256 : null, endedIndex, id);

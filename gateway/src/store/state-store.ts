@@ -9,6 +9,7 @@
  */
 import type { components } from '@veilgate/sdk';
 import type { SignedLog } from '../audit/signed-log.ts';
+import type { Charge, Ledger } from './sqlite-ledger.ts';
 
 type S = components['schemas'];
 export type Role = S['Role'];
@@ -135,7 +136,14 @@ export interface StateStore extends AccessStore {
   insertQuery(
     query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256' | 'acceptedIndex' | 'endedIndex'>,
     plan: { planSha256: string; nodes: string[]; purpose: string; tokens: { node: string; jti: string; tokenIndex: number; quota: number }[] },
+    charge: Charge,
   ): Promise<number>;
+  /** Adds credits to a researcher (admin). Returns the new balance in millicredits. */
+  topUpCredits(researcher: string, milli: number, admin: string): Promise<number>;
+  /** Sets a dataset's price (operator), in millicredits per query. */
+  setDatasetPrice(dataset: string, node: string, milli: number, operator: string): Promise<void>;
+  /** The ledger, for reads. */
+  ledger: Pick<Ledger, 'balance' | 'budget' | 'price' | 'usage' | 'total'>;
   /** Records a consent import relayed to a node. */
   recordConsentImport(event: { node: string; dataset: string; operator: string; records: number; csvSha256: string }): Promise<number>;
   /**

@@ -499,12 +499,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queries/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description What a query would cost — privacy (ρ-zCDP per grant, and as (ε, δ)) and credits — and what would be left, without running it or reserving anything. */
+        post: operations["estimateQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The caller's credits and, per grant in force, the privacy budget spent, reserved and left. */
+        get: operations["getBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credits/top-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description An admin adds credits to a researcher's account (a balanced ledger transaction from the data space's issuance account). */
+        post: operations["topUpCredits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{datasetId}/price": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description An operator sets the credits charged per query on one of their institution's datasets. */
+        put: operations["setDatasetPrice"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Usage and charges per researcher, dataset and day over a period. Researchers see their
+         *     own, operators their institution's datasets (earnings), auditors and admins everything.
+         *     `format=csv` answers text/csv.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -578,6 +667,14 @@ export interface components {
             max: number;
         };
         DatasetSummary: {
+            /** @description Whether the node adds calibrated noise to this dataset's contributions (on by default). */
+            differentialPrivacy: boolean;
+            /** @description zCDP budget a query spends by default when differential privacy is on. */
+            defaultRho: number;
+            /** @description DataSHIELD nfilter.subset — a query whose filter selects fewer rows than this at the institution gets nothing from it. */
+            minSubsetSize: number;
+            /** @description DataSHIELD nfilter.levels — a grouping with more groups than this share of the rows is refused. */
+            maxLevelsRatio: number;
             classification: components["schemas"]["Classification"];
             /** @description False for core (核心) datasets: listed, never computed on. */
             queryable: boolean;
@@ -741,6 +838,8 @@ export interface components {
             keyId: components["schemas"]["KeyId"];
             query: components["schemas"]["Query"];
             purpose: components["schemas"]["Purpose"];
+            /** @description zCDP budget to spend on this query (default the datasets' policy). Ignored when no dataset has differential privacy on. */
+            rho?: number;
             /** @description Consent tokens covering every dataset the query touches (one per institution). The request's `DPoP` header proves possession of the key they are bound to. */
             tokens: string[];
         };
@@ -806,6 +905,7 @@ export interface components {
         };
         QueryResult: {
             receipt: components["schemas"]["Receipt"];
+            cost: components["schemas"]["QueryCost"];
             queryId: string;
             keyId: components["schemas"]["KeyId"];
             query: components["schemas"]["Query"];
@@ -1051,6 +1151,62 @@ export interface components {
             imported: number;
             /** @description Subjects with at least one withdrawal in force. */
             withdrawnSubjects: number;
+        };
+        QueryCost: {
+            /** @description zCDP cost charged to each grant the query runs under (0 when no dataset has differential privacy on). */
+            rho: number;
+            /** @description The same cost as (ε */
+            epsilon: number;
+            delta: number;
+            credits: number;
+            /** @description The caller's credits after this query. */
+            creditsLeft: number;
+            grants: {
+                node: components["schemas"]["NodeId"];
+                jti: string;
+                budget: number;
+                spent: number;
+                reserved: number;
+                /** @description Budget left after this query. */
+                left: number;
+            }[];
+        };
+        Balance: {
+            account: string;
+            credits: number;
+            grants: {
+                node: components["schemas"]["NodeId"];
+                jti: string;
+                requestId: string;
+                budget: number;
+                spent: number;
+                reserved: number;
+                queryQuota: number;
+                queriesUsed: number;
+            }[];
+        };
+        UsageRow: {
+            /** Format: date */
+            day: string;
+            researcher: string;
+            dataset: components["schemas"]["DatasetId"];
+            node: components["schemas"]["NodeId"];
+            queries: number;
+            completed: number;
+            failed: number;
+            /** @description Charged (completed queries only). */
+            credits: number;
+            /** @description Privacy budget spent. */
+            rho: number;
+        };
+        UsageReport: {
+            from: string;
+            to: string;
+            rows: components["schemas"]["UsageRow"][];
+            totals: {
+                queries: number;
+                credits: number;
+            };
         };
         ComputeRequest: {
             purpose: components["schemas"]["Purpose"];
@@ -1881,6 +2037,147 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    estimateQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRequest"];
+            };
+        };
+        responses: {
+            /** @description The estimate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryCost"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The balance. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    topUpCredits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    account: string;
+                    amount: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The researcher's balance after the top-up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setDatasetPrice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: components["schemas"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    pricePerQuery: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The dataset's price. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        dataset: components["schemas"]["DatasetId"];
+                        pricePerQuery: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
         };
     };
 }
