@@ -50,6 +50,8 @@ export interface QueryOutcome {
   timings: S['QueryResult']['timings'];
   /** The result's place in the hub's audit log, verified unless `verifyReceipts` is false. */
   receipt: S['Receipt'];
+  /** What the query cost (ρ, (ε, δ), credits) and what is left. */
+  cost: S['QueryCost'];
 }
 
 function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
@@ -182,6 +184,39 @@ export class VeilgateClient {
     return unwrap(await this.api.POST('/v1/access-requests/{requestId}/revoke', { params: { path: { requestId: id } }, body: { reason } }));
   }
 
+  /** `GET /v1/balance`: my credits and each grant's privacy budget. */
+  async balance(): Promise<S['Balance']> {
+    return unwrap(await this.api.GET('/v1/balance'));
+  }
+
+  /** `POST /v1/queries/estimate`: what a query would cost, and what would be left. */
+  async estimate(query: Query, options: { identity: IdentityKey; purpose?: string; rho?: number; tokens?: string[] }): Promise<S['QueryCost']> {
+    const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
+    // An estimate encrypts nothing: any well-formed key id will do.
+    return unwrap(await this.api.POST('/v1/queries/estimate', { body: { keyId: '0'.repeat(64), query, purpose, tokens, ...(options.rho ? { rho: options.rho } : {}) } }));
+  }
+
+  /** `POST /v1/credits/top-ups` (admin). */
+  async topUp(account: string, amount: number): Promise<S['Balance']> {
+    return unwrap(await this.api.POST('/v1/credits/top-ups', { body: { account, amount } }));
+  }
+
+  /** `PUT /v1/datasets/{id}/price` (operator). */
+  async setPrice(datasetId: string, pricePerQuery: number): Promise<{ dataset: string; pricePerQuery: number }> {
+    return unwrap(await this.api.PUT('/v1/datasets/{datasetId}/price', { params: { path: { datasetId } }, body: { pricePerQuery } }));
+  }
+
+  /** `GET /v1/usage`: usage and charges per researcher, dataset and day. */
+  async usage(period: { from?: string; to?: string } = {}): Promise<S['UsageReport']> {
+    return unwrap(await this.api.GET('/v1/usage', { params: { query: { ...period, format: 'json' } } })) as S['UsageReport'];
+  }
+
+  /** `GET /v1/usage?format=csv`: the same report as CSV text. */
+  async usageCsv(period: { from?: string; to?: string } = {}): Promise<string> {
+    const result = await this.api.GET('/v1/usage', { params: { query: { ...period, format: 'csv' } }, parseAs: 'text' });
+    return unwrap(result as { data?: string; error?: unknown; response: Response });
+  }
+
   /** `GET /v1/grants`: my consent tokens in force. */
   async grants(): Promise<S['Grant'][]> {
     return unwrap(await this.api.GET('/v1/grants')).grants;
@@ -231,7 +266,7 @@ export class VeilgateClient {
    * same query against the catalog (a hub cannot change what the slots mean), the echoed
    * query must be the one sent, and the receipt is verified.
    */
-  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[] }): Promise<QueryOutcome> {
+  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number }): Promise<QueryOutcome> {
     const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
     // With no token to bind there is nothing to prove: the hub will say which token is missing.
     const dpop = tokens.length
@@ -240,7 +275,8 @@ export class VeilgateClient {
           htm: 'POST', htu: `${this.#baseUrl}/v1/queries`, accessTokens: tokenDigests(tokens),
         })
       : undefined;
-    const result = unwrap(await this.api.POST('/v1/queries', { body: { keyId: options.keys.keyId, query, purpose, tokens }, ...(dpop ? { headers: { DPoP: dpop } } : {}) }));
+    const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(options.rho ? { rho: options.rho } : {}) };
+    const result = unwrap(await this.api.POST('/v1/queries', { body, ...(dpop ? { headers: { DPoP: dpop } } : {}) }));
     const catalog = await this.catalog();
     const he = await loadHe();
     let rowBound = 0n;
@@ -266,6 +302,7 @@ export class VeilgateClient {
       suppressed: result.suppressed,
       timings: result.timings,
       receipt: result.receipt,
+      cost: result.cost,
     };
   }
 }

@@ -36,7 +36,7 @@ let sharedKeys: Promise<HeKeyPair> | undefined;
  * @example
  * const t = await startTestSpace({ patientsPerHospital: 500 });
  */
-export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number; differentialPrivacy?: boolean }): Promise<TestSpace> {
+export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number; differentialPrivacy?: boolean; rateLimitPerMinute?: number }): Promise<TestSpace> {
   const dir = mkdtempSync(join(tmpdir(), 'veilgate-test-'));
   const lines: string[] = [];
   // Exactness needs noise off; suites about privacy turn it on.

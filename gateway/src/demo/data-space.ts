@@ -27,6 +27,8 @@ export interface DataSpaceOptions {
   /** Hub port (default 8080; 0 = any free port). Nodes take the following ports, or any free port when 0. */
   port?: number;
   fanOutTimeoutMs?: number;
+  /** Queries per minute per grant at the hub (default 120). */
+  rateLimitPerMinute?: number;
   /** Credits the demo researcher starts with (default 100 000). */
   researcherCredits?: number;
   /** Differential privacy on the demo datasets (default on, as DESIGN §6 asks; tests of exactness turn it off). */
@@ -136,6 +138,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       id: 'hub', host, port: Number(new URL(hubListening.url).port), signingKey: hubKey.secretKey, logKey: hubLogKey.secretKey, store: storePath,
       nodes: nodes.map(({ id, url, signingKey }) => ({ id, url, signingKey })),
       ...(options.fanOutTimeoutMs ? { fanOutTimeoutMs: options.fanOutTimeoutMs } : {}),
+      ...(options.rateLimitPerMinute ? { rateLimitPerMinute: options.rateLimitPerMinute } : {}),
     };
     writeFileSync(join(dir, 'hub.json'), JSON.stringify(hubConfig, null, 2), { mode: 0o600 });
     const hub = await startHub(hubConfig, dictionary, { listening: hubListening, log: (line) => log(`[hub] ${line}`) });

@@ -19,7 +19,7 @@ export const ALL_OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'varian
 export async function grantAccess(
   space: { hubUrl: string; researcher: string; operators: Record<string, string[]> },
   identity: IdentityKey,
-  options: { datasets?: string[]; elements?: string[]; operations?: S['Operation'][]; purpose?: string; queryQuota?: number; durationDays?: number } = {},
+  options: { datasets?: string[]; elements?: string[]; operations?: S['Operation'][]; purpose?: string; queryQuota?: number; durationDays?: number; privacyBudget?: number } = {},
 ): Promise<S['AccessRequest']> {
   const researcher = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.researcher });
   const catalog = await researcher.catalog({ refresh: true });
@@ -31,7 +31,7 @@ export async function grantAccess(
     {
       datasets, elements, operations: options.operations ?? ALL_OPERATIONS, purpose: options.purpose ?? 'DUO:0000006',
       justification: 'Cardiometabolic risk stratification across institutions (demo study).',
-      durationDays: options.durationDays ?? 30, privacyBudget: 10, queryQuota: options.queryQuota ?? 100_000,
+      durationDays: options.durationDays ?? 30, privacyBudget: options.privacyBudget ?? 1000, queryQuota: options.queryQuota ?? 100_000,
     },
     identity,
   );

@@ -52,9 +52,9 @@ interface Prepared {
 }
 
 /** Key, catalog, plan: everything about a query that needs no consent yet. */
-async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { keyId: string; query: Query }): Promise<Prepared> {
+async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { keyId: string; query: Query }, options: { checkKey?: boolean } = {}): Promise<Prepared> {
   const key = await deps.store.getHeKey(request.keyId);
-  if (!key || key.accountId !== account.id) {
+  if ((options.checkKey ?? true) && (!key || key.accountId !== account.id)) {
     throw new GatewayError('unknown_key', `keyId: no key ${request.keyId} is registered to this account`, { field: 'keyId' });
   }
   const { query } = request;
@@ -91,7 +91,7 @@ async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { key
  * const cost = await estimateQuery(deps, account, request);
  */
 export async function estimateQuery(deps: QueryDeps, account: AccountRow, request: QueryRequestBody): Promise<QueryCost> {
-  const { datasets } = await prepareQuery(deps, account, request);
+  const { datasets } = await prepareQuery(deps, account, request, { checkKey: false });
   const admission = await admitQuery(
     { store: deps.store, jwks: deps.jwks, hubId: deps.hubId, nodes: deps.nodes, seen: deps.seenDpop },
     account, request, datasets, undefined, '', { requireProof: false },

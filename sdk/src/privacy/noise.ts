@@ -1,0 +1,690 @@
+/**
+ * Exact integer noise samplers for distributed differential privacy.
+ *
+ * Every node adds an integer noise share to its integer aggregates before encryption; the
+ * homomorphic SUM then carries the calibrated total noise. Floating-point noise is unsafe
+ * here (Mironov 2012: the low-order bits of a float sample leak the input), so every sampler
+ * below is EXACT: it uses only BigInt integer and rational arithmetic and uniform integers
+ * drawn by rejection from a byte source. No `Math.random`, no `Math.exp`, no float anywhere
+ * on the sampling path.
+ *
+ * References:
+ * - [CKS20] C. Canonne, G. Kamath, T. Steinke, "The Discrete Gaussian for Differential
+ *   Privacy", NeurIPS 2020 (Algorithms 1–3).
+ * - [KLS21] P. Kairouz, Z. Liu, T. Steinke, "The Distributed Discrete Gaussian Mechanism for
+ *   Federated Learning with Secure Aggregation", ICML 2021.
+ * - [AKL21] N. Agarwal, P. Kairouz, Z. Liu, "The Skellam Mechanism for Differentially
+ *   Private Federated Learning", NeurIPS 2021.
+ * - [Dev86] L. Devroye, "Non-Uniform Random Variate Generation", Springer 1986 (rejection
+ *   sampling, §II.3; squeezes, §II.5.4).
+ *
+ * Browser-safe: the default randomness is WebCrypto `crypto.getRandomValues`.
+ */
+
+/** An exact rational number `num / den` (`den > 0`). */
+export interface Rational {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+/** Fills its argument with uniformly random bytes (e.g. `crypto.getRandomValues`). */
+export type ByteSource = (bytes: Uint8Array) => void;
+
+/** Exact uniform randomness over integers. */
+export interface ExactRandom {
+  /** Uniform integer in `[0, n)` (`n ≥ 1`), by rejection sampling: no modulo bias. */
+  uniformBelow(n: bigint): bigint;
+  /** `true` with probability exactly `num / den` (`0 ≤ num ≤ den`, `den ≥ 1`). */
+  bernoulli(num: bigint, den: bigint): boolean;
+}
+
+/** The two distributed mechanisms: the sum of the nodes' shares is the total noise. */
+export type NoiseMechanism = 'skellam' | 'discrete-gaussian';
+
+const BUFFER_BYTES = 512;
+
+const webCryptoSource: ByteSource = (bytes) => {
+  crypto.getRandomValues(bytes);
+};
+
+/**
+ * Exact integer randomness over a byte source (WebCrypto by default). Bytes are pulled in
+ * blocks of 512 and consumed in order, so a deterministic source gives reproducible draws.
+ *
+ * @example
+ * const rng = createRandom();            // crypto.getRandomValues
+ * const die = rng.uniformBelow(6n) + 1n; // 1..6, exactly uniform
+ * const coin = rng.bernoulli(1n, 3n);    // true with probability exactly 1/3
+ */
+export function createRandom(source: ByteSource = webCryptoSource): ExactRandom {
+  const buffer = new Uint8Array(BUFFER_BYTES);
+  let position = BUFFER_BYTES;
+  const nextByte = (): number => {
+    if (position === BUFFER_BYTES) {
+      source(buffer);
+      position = 0;
+    }
+    return buffer[position++]!;
+  };
+
+  const uniformBelow = (n: bigint): bigint => {
+    if (n < 1n) throw new RangeError('uniformBelow needs n ≥ 1');
+    if (n === 1n) return 0n;
+    const bits = bitLength(n - 1n);
+    const bytes = Math.ceil(bits / 8);
+    const topMask = 0xff >> (bytes * 8 - bits);
+    // Rejection: draw `bits` uniform bits until the value is below n (accepts with p > 1/2).
+    if (bytes <= 6) {
+      const limit = Number(n);
+      for (;;) {
+        let v = nextByte() & topMask;
+        for (let i = 1; i < bytes; i++) v = v * 256 + nextByte();
+        if (v < limit) return BigInt(v);
+      }
+    }
+    for (;;) {
+      let hex = (nextByte() & topMask).toString(16).padStart(2, '0');
+      for (let i = 1; i < bytes; i++) hex += nextByte().toString(16).padStart(2, '0');
+      const v = BigInt(`0x${hex}`);
+      if (v < n) return v;
+    }
+  };
+
+  const bernoulli = (num: bigint, den: bigint): boolean => {
+    if (den < 1n || num < 0n || num > den) throw new RangeError(`bernoulli needs 0 ≤ ${num} ≤ ${den}, den ≥ 1`);
+    if (num === 0n) return false;
+    if (num === den) return true;
+    return uniformBelow(den) < num;
+  };
+
+  return { uniformBelow, bernoulli };
+}
+
+let defaultRandom: ExactRandom | undefined;
+function defaultRng(): ExactRandom {
+  defaultRandom ??= createRandom();
+  return defaultRandom;
+}
+
+/**
+ * Bernoulli(exp(−γ)) for a rational γ = gammaNum/gammaDen ≥ 0, exactly.
+ * [CKS20] Algorithm 1: for γ ∈ [0,1], draw A_k ~ Bernoulli(γ/k) for k = 1, 2, … until the
+ * first failure at k = K; then P[K odd] = Σ_k (−γ)^k / k! = exp(−γ). For γ > 1,
+ * exp(−γ) = exp(−1)^⌊γ⌋ · exp(−(γ − ⌊γ⌋)), a conjunction of independent trials.
+ * Expected cost O(1) uniform draws whatever γ (the loop over ⌊γ⌋ stops at the first failure).
+ *
+ * @example
+ * const rng = createRandom();
+ * sampleBernoulliExp(1n, 2n, rng); // true with probability exp(−1/2) ≈ 0.6065
+ */
+export function sampleBernoulliExp(gammaNum: bigint, gammaDen: bigint, rng: ExactRandom = defaultRng()): boolean {
+  if (gammaDen < 1n || gammaNum < 0n) throw new RangeError('sampleBernoulliExp needs γ = num/den ≥ 0, den ≥ 1');
+  if (gammaNum <= gammaDen) {
+    // [CKS20] Alg. 1, case γ ≤ 1.
+    let k = 1n;
+    while (rng.bernoulli(gammaNum, gammaDen * k)) k++;
+    return (k & 1n) === 1n;
+  }
+  // [CKS20] Alg. 1, case γ > 1.
+  const whole = gammaNum / gammaDen;
+  for (let i = 0n; i < whole; i++) {
+    if (!sampleBernoulliExp(1n, 1n, rng)) return false;
+  }
+  return sampleBernoulliExp(gammaNum - whole * gammaDen, gammaDen, rng);
+}
+
+/**
+ * G ≥ 0 with P[G = g] ∝ exp(−g·s/t): the geometric core of [CKS20] Algorithm 2.
+ * X = U + t·V with U uniform on [0, t) accepted w.p. exp(−U/t) and V ~ Geometric(exp(−1))
+ * gives P[X = x] ∝ exp(−x/t); then ⌊X/s⌋ has P ∝ exp(−g·s/t).
+ */
+function sampleGeometricExp(s: bigint, t: bigint, rng: ExactRandom): bigint {
+  for (;;) {
+    const u = rng.uniformBelow(t);
+    if (!sampleBernoulliExp(u, t, rng)) continue;
+    let v = 0n;
+    while (sampleBernoulliExp(1n, 1n, rng)) v++;
+    return (u + t * v) / s;
+  }
+}
+
+/**
+ * Discrete Laplace on ℤ with scale t = tNum/tDen > 0: P[X = x] ∝ exp(−|x|/t), exactly.
+ * [CKS20] Algorithm 2 (their Lap_ℤ(t/s) with t = tNum, s = tDen): a geometric magnitude,
+ * a fair sign, and rejection of the "−0" outcome so that 0 is not counted twice.
+ *
+ * @example
+ * const x = sampleDiscreteLaplace(3n, 1n, createRandom()); // P[x] ∝ exp(−|x|/3)
+ */
+export function sampleDiscreteLaplace(tNum: bigint, tDen: bigint, rng: ExactRandom = defaultRng()): bigint {
+  if (tNum < 1n || tDen < 1n) throw new RangeError('sampleDiscreteLaplace needs a scale t = num/den > 0');
+  for (;;) {
+    const y = sampleGeometricExp(tDen, tNum, rng);
+    const negative = rng.bernoulli(1n, 2n);
+    if (negative && y === 0n) continue;
+    return negative ? -y : y;
+  }
+}
+
+/**
+ * Discrete Gaussian N_ℤ(0, σ²) for a rational σ² = sigma2Num/sigma2Den ≥ 0, exactly:
+ * P[X = x] ∝ exp(−x²/(2σ²)). [CKS20] Algorithm 3: propose Y ~ Lap_ℤ(t) with t = ⌊σ⌋ + 1,
+ * accept with probability exp(−(|Y| − σ²/t)²/(2σ²)), itself drawn by Algorithm 1. With
+ * σ² = a/b the exponent is the rational (|Y|·b·t − a)² / (2·a·b·t²). Expected O(1) rounds.
+ *
+ * Note σ² is the distribution's scale parameter; its variance is ≤ σ² and equal to it up to
+ * a relative error below 1e-8 once σ² ≥ 1 ([CKS20] Corollary 9 / Proposition 16).
+ *
+ * @example
+ * const noise = sampleDiscreteGaussian(100n, 1n, createRandom()); // σ = 10
+ */
+export function sampleDiscreteGaussian(sigma2Num: bigint, sigma2Den: bigint, rng: ExactRandom = defaultRng()): bigint {
+  if (sigma2Num < 0n || sigma2Den < 1n) throw new RangeError('sampleDiscreteGaussian needs σ² = num/den ≥ 0');
+  if (sigma2Num === 0n) return 0n;
+  const g = gcd(sigma2Num, sigma2Den);
+  const a = sigma2Num / g;
+  const b = sigma2Den / g;
+  const t = isqrt(a / b) + 1n; // ⌊σ⌋ + 1, since ⌊√(a/b)⌋ = ⌊√⌊a/b⌋⌋
+  const den = 2n * a * b * t * t;
+  for (;;) {
+    const y = sampleDiscreteLaplace(t, 1n, rng);
+    const d = abs(y) * b * t - a;
+    if (sampleBernoulliExp(d * d, den, rng)) return y;
+  }
+}
+
+/**
+ * Poisson(μ) for a rational μ = muNum/muDen ≥ 0, exactly, in O(1) expected time for every μ.
+ *
+ * Method (rejection sampling, [Dev86] §II.3, with squeezes §II.5.4). Let m = ⌊μ⌋ (a mode) and
+ * r(k) = P[k]/P[m] = m!·μ^(k−m)/k!, a RATIONAL number ≤ 1. Proposal, around m with
+ * J = ⌊√m⌋ + 1: a flat box over k ∈ [m − min(J, m), m + J] (weight 1 per point) and two
+ * geometric tails k = m ± (J + t), t ≥ 1, with P[t] ∝ exp(−λt) and total weight 1/λ, where
+ *   right: λ = 1 − μ/(m+J+1), valid since r(m+J+t) ≤ (μ/(m+J+1))^t ≤ exp(−λt);
+ *   left:  λ = 1 − (m−J)/μ,   valid since r(m−J−t) ≤ ((m−J)/μ)^t ≤ exp(−λt)
+ * (using ρ ≤ exp(−(1−ρ))). The tails are drawn with [CKS20]'s exact geometric (Alg. 2 core).
+ * A proposal k is accepted with probability r(k) in the box and r(k)·λ·e^(λt)/(e^λ − 1) ≤ 1 in
+ * a tail, so the output has P[k] ∝ r(k): exactly Poisson(μ). About 1.6 proposals per draw.
+ *
+ * Acceptance is decided exactly against a uniform U ∈ [0,1) whose bits are drawn lazily:
+ * U < p is settled as soon as a rigorous rational interval around p (directed-rounding
+ * fixed-point arithmetic; exp by its Taylor series with a remainder bound) excludes U's
+ * current dyadic interval. The interval first comes from closed-form bounds on ln r(k)
+ * (z − z²/2 ≤ ln(1+z) ≤ z, and −w − w² ≤ ln(1−w) ≤ −w for w ≤ 1/2), and only if those do not
+ * decide (probability O(1/√μ)) from the exact product r(k) — so no O(√μ) work per draw.
+ *
+ * The classic exact alternative (Duchon & Duvignau 2016 Poisson(1) sampler, summed ⌊μ⌋ times
+ * plus a binomial thinning, as used by AKL21's reference code) costs O(μ) per draw, which is
+ * unusable for the variances that sums of fixed-point values need.
+ *
+ * @example
+ * const k = samplePoisson(7n, 2n, createRandom()); // Poisson(3.5)
+ */
+export function samplePoisson(muNum: bigint, muDen: bigint, rng: ExactRandom = defaultRng()): bigint {
+  if (muNum < 0n || muDen < 1n) throw new RangeError('samplePoisson needs μ = num/den ≥ 0');
+  if (muNum === 0n) return 0n;
+  const g = gcd(muNum, muDen);
+  const p = cachedPlan(muNum / g, muDen / g);
+  for (;;) {
+    const pick = rng.uniformBelow(p.weightTotal);
+    let j: bigint;
+    let tail: TailFactor | undefined;
+    if (pick < p.weightBox) {
+      j = rng.uniformBelow(p.boxCount) - p.leftBox;
+    } else if (pick < p.weightBox + p.weightRight) {
+      const t = 1n + sampleGeometricExp(p.right.lambdaNum, p.right.lambdaDen, rng);
+      j = p.J + t;
+      tail = { ...p.right, t };
+    } else {
+      const t = 1n + sampleGeometricExp(p.left.lambdaNum, p.left.lambdaDen, rng);
+      j = -(p.J + t);
+      if (p.m + j < 0n) continue; // r(k) = 0 for k < 0
+      tail = { ...p.left, t };
+    }
+    if (acceptPoisson(p, j, tail, rng)) return p.m + j;
+  }
+}
+
+/**
+ * Symmetric Skellam: Poisson(μ) − Poisson(μ), μ = muNum/muDen, with both Poissons from the
+ * exact {@link samplePoisson}. Variance 2μ. Skellam is closed under convolution
+ * (Sk(μ₁) + Sk(μ₂) = Sk(μ₁ + μ₂)), which is why [AKL21] use it for distributed noise.
+ *
+ * @example
+ * const noise = sampleSkellam(25n, 1n, createRandom()); // variance 50
+ */
+export function sampleSkellam(muNum: bigint, muDen: bigint, rng: ExactRandom = defaultRng()): bigint {
+  return samplePoisson(muNum, muDen, rng) - samplePoisson(muNum, muDen, rng);
+}
+
+/** Options of {@link distributedNoiseShare}. */
+export interface NoiseShareOptions {
+  readonly mechanism: NoiseMechanism;
+  /**
+   * Variance of the TOTAL noise (the sum of all `participants` shares). For `skellam` it is
+   * the exact variance 2μ of the summed Skellam; for `discrete-gaussian` it is the sum of the
+   * nodes' scale parameters σ² (each node's variance is ≤ its σ², equal for σ² ≳ 1).
+   */
+  readonly variance: Rational;
+  /** Number of nodes n whose shares are summed. */
+  readonly participants: number;
+  readonly rng?: ExactRandom;
+}
+
+/**
+ * One node's integer noise share, such that the sum of the `participants` shares is the
+ * intended total noise.
+ *
+ * - `skellam`: each node draws Sk(μᵢ) with μᵢ = variance/(2n); by closure under convolution the
+ *   sum is EXACTLY Sk(variance/2), i.e. variance `variance`, and [AKL21]'s analysis applies to
+ *   the sum as is (`rhoSkellam` in accounting.ts, with μ = variance/2).
+ * - `discrete-gaussian`: each node draws N_ℤ(0, variance/n). The sum is NOT a discrete Gaussian,
+ *   only close to one: [KLS21] (Theorem 1 via their Proposition 14) bound the Rényi divergence
+ *   with an extra term τ = 10·Σ_{k=1}^{n−1} exp(−2π²·(σ²/n)·k/(k+1)); account it with
+ *   `rhoDistributedDiscreteGaussian`, not the centralized `rhoGaussian`.
+ *
+ * If some nodes drop out, the sum carries less noise than intended: the accounting must use
+ * the number of shares actually summed (or each node must add noise for the worst case).
+ *
+ * @example
+ * const rng = createRandom();
+ * const share = distributedNoiseShare({ mechanism: 'skellam', variance: { num: 50n, den: 1n }, participants: 5, rng });
+ * const noisyCount = 1234n + share; // then encrypt
+ */
+export function distributedNoiseShare(options: NoiseShareOptions): bigint {
+  const { mechanism, variance, participants } = options;
+  const rng = options.rng ?? defaultRng();
+  if (!Number.isSafeInteger(participants) || participants < 1) throw new RangeError('participants must be a positive integer');
+  if (variance.den < 1n || variance.num < 0n) throw new RangeError('variance must be a rational ≥ 0 with den ≥ 1');
+  const n = BigInt(participants);
+  switch (mechanism) {
+    case 'skellam':
+      return sampleSkellam(variance.num, 2n * n * variance.den, rng);
+    case 'discrete-gaussian':
+      return sampleDiscreteGaussian(variance.num, n * variance.den, rng);
+    default:
+      throw new RangeError(`unknown mechanism ${String(mechanism satisfies never)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Poisson internals
+
+interface TailParams {
+  readonly lambdaNum: bigint;
+  readonly lambdaDen: bigint;
+}
+
+interface TailFactor extends TailParams {
+  readonly t: bigint;
+}
+
+interface PoissonPlan {
+  readonly a: bigint; // μ = a/b, reduced
+  readonly b: bigint;
+  readonly m: bigint; // ⌊μ⌋
+  readonly J: bigint;
+  readonly leftBox: bigint; // min(J, m)
+  readonly boxCount: bigint; // J + 1 + leftBox
+  readonly right: TailParams;
+  readonly left: TailParams;
+  readonly weightBox: bigint; // the three mixture weights over a common denominator
+  readonly weightRight: bigint;
+  readonly weightTotal: bigint;
+  /** Memoized interval constants λ/(e^λ − 1), keyed by λ and precision. */
+  readonly constants: Map<string, Interval>;
+}
+
+const planCache = new Map<string, PoissonPlan>();
+
+function cachedPlan(a: bigint, b: bigint): PoissonPlan {
+  const key = `${a}/${b}`;
+  let plan = planCache.get(key);
+  if (plan === undefined) {
+    plan = poissonPlan(a, b);
+    if (planCache.size >= 32) planCache.clear();
+    planCache.set(key, plan);
+  }
+  return plan;
+}
+
+function poissonPlan(a: bigint, b: bigint): PoissonPlan {
+  const m = a / b;
+  const J = isqrt(m) + 1n;
+  const leftBox = m < J ? m : J;
+  const boxCount = J + 1n + leftBox;
+  // Right tail: λ = 1 − μ/(m+J+1) = ((m+J+1)b − a) / ((m+J+1)b) > 0; weight 1/λ.
+  const rDen = (m + J + 1n) * b;
+  const right = reduce(rDen - a, rDen);
+  // Left tail (only if m − J ≥ 1): λ = 1 − (m−J)/μ = (a − (m−J)b)/a; weight 1/λ.
+  const hasLeft = m - J >= 1n;
+  const left = hasLeft ? reduce(a - (m - J) * b, a) : { lambdaNum: 1n, lambdaDen: 1n };
+  // Weights boxCount : 1/λ_R : 1/λ_L  =  boxCount·nR·nL : dR·nL : dL·nR.
+  const weightBox = boxCount * right.lambdaNum * left.lambdaNum;
+  const weightRight = right.lambdaDen * left.lambdaNum;
+  const weightLeft = hasLeft ? left.lambdaDen * right.lambdaNum : 0n;
+  return {
+    a, b, m, J, leftBox, boxCount, right, left, weightBox, weightRight,
+    weightTotal: weightBox + weightRight + weightLeft,
+    constants: new Map(),
+  };
+}
+
+function reduce(num: bigint, den: bigint): TailParams {
+  const g = gcd(num, den);
+  return { lambdaNum: num / g, lambdaDen: den / g };
+}
+
+/** Decides U < A(j) exactly, A(j) = r(m+j) (box) or r(m+j)·λe^(λt)/(e^λ − 1) (tail). */
+function acceptPoisson(p: PoissonPlan, j: bigint, tail: TailFactor | undefined, rng: ExactRandom): boolean {
+  if (j === 0n && tail === undefined) return true; // r(m) = 1
+  // Small box offsets: r(m+j) is a small exact rational, draw Bernoulli(r) directly.
+  if (tail === undefined && abs(j) <= 24n) {
+    const r = ratioExact(p, j);
+    return rng.bernoulli(r.num, r.den);
+  }
+  const u = new LazyUniform(rng);
+  const squeeze = logRatioBounds(p, j);
+  if (squeeze !== undefined) {
+    // A ≥ e^lo·c: accept when U is below that; A ≤ e^hi·c: reject when U is above it.
+    const low = squeezeAt(SQUEEZE_BITS, squeeze.lo, tail, p);
+    if (u.compare({ lo: low.lo, hi: null }, SQUEEZE_BITS) === true) return true;
+    const high = squeezeAt(SQUEEZE_BITS, squeeze.hi, tail, p);
+    if (u.compare({ lo: 0n, hi: high.hi }, SQUEEZE_BITS) === false) return false;
+  }
+  for (let bits = EXACT_BITS; ; bits *= 2) {
+    if (bits > MAX_BITS) throw new Error('samplePoisson: acceptance did not resolve (internal error)');
+    const verdict = u.compare(exactAt(bits, p, j, tail), bits);
+    if (verdict !== undefined) return verdict;
+  }
+}
+
+const SQUEEZE_BITS = 24;
+const EXACT_BITS = 48;
+const MAX_BITS = 1 << 20;
+
+/**
+ * Interval (scale 2^bits) around e^x (box) or e^(x + λt)·λ/(e^λ − 1) (tail), x a bound on
+ * ln r. The tail's exponents are merged so that one exp is evaluated.
+ */
+function squeezeAt(bits: number, x: Rational, tail: TailFactor | undefined, p: PoissonPlan): Interval {
+  const W = bits + 8;
+  if (tail === undefined) return rescale(expInterval(x, W), W, bits);
+  const e = expInterval(addRat(x, { num: tail.lambdaNum * tail.t, den: tail.lambdaDen }), W);
+  return rescale(ivMul(e, tailConstant(p, tail, W), W), W, bits);
+}
+
+/** Interval (scale 2^bits) around A(j) from the exact product r(m+j). */
+function exactAt(bits: number, p: PoissonPlan, j: bigint, tail: TailFactor | undefined): Interval {
+  const W = bits + 8 + bitLength(abs(j));
+  let r = ratioInterval(p, j, W);
+  if (tail !== undefined) {
+    const e = expInterval({ num: tail.lambdaNum * tail.t, den: tail.lambdaDen }, W);
+    r = ivMul(ivMul(r, e, W), tailConstant(p, tail, W), W);
+  }
+  return rescale(r, W, bits);
+}
+
+/** λ/(e^λ − 1) at scale 2^W, memoized per plan and precision. */
+function tailConstant(p: PoissonPlan, tail: TailParams, W: number): Interval {
+  const key = `${tail.lambdaNum}/${tail.lambdaDen}@${W}`;
+  let c = p.constants.get(key);
+  if (c === undefined) {
+    const one = 1n << BigInt(W);
+    c = ivDiv(ivMulRat({ lo: one, hi: one }, tail.lambdaNum, tail.lambdaDen), expm1Interval({ num: tail.lambdaNum, den: tail.lambdaDen }, W), W);
+    if (p.constants.size < 64) p.constants.set(key, c);
+  }
+  return c;
+}
+
+/** r(m+j) as an exact reduced fraction (for small |j|). */
+function ratioExact(p: PoissonPlan, j: bigint): Rational {
+  let num = 1n;
+  let den = 1n;
+  if (j > 0n) {
+    for (let i = 1n; i <= j; i++) {
+      num *= p.a;
+      den *= p.b * (p.m + i);
+    }
+  } else {
+    for (let i = 0n; i < -j; i++) {
+      num *= (p.m - i) * p.b;
+      den *= p.a;
+    }
+  }
+  const g = gcd(num, den);
+  return { num: num / g, den: den / g };
+}
+
+/**
+ * Closed-form rational bounds lo ≤ ln r(m+j) ≤ hi, or undefined where they do not apply.
+ * Right (j > 0): r = Π_{i=1..j} 1/(1+zᵢ), zᵢ = (i − f)/μ > 0, f = μ − m; with
+ *   z − z²/2 ≤ ln(1+z) ≤ z:  −Σz ≤ ln r ≤ −Σz + Σz²/2.
+ * Left (j < 0, J' = −j): r = Π_{i=0..J'−1} (1 − wᵢ), wᵢ = (f + i)/μ; if all wᵢ ≤ 1/2, with
+ *   −w − w² ≤ ln(1−w) ≤ −w:  −Σw − Σw² ≤ ln r ≤ −Σw.
+ */
+function logRatioBounds(p: PoissonPlan, j: bigint): { lo: Rational; hi: Rational } | undefined {
+  const { a, b, m } = p;
+  const fb = a - m * b; // f·b
+  if (j > 0n) {
+    // Σ(i − f) = j(j+1)/2 − j·f ;  Σ(i − f)² = j(j+1)(2j+1)/6 − f·j(j+1) + j·f².
+    // In units of 1/b: S1·b = b·j(j+1)/2 − j·fb ; S2·b² = b²·j(j+1)(2j+1)/6 − b·fb·j(j+1) + j·fb².
+    const s1b2 = b * j * (j + 1n) - 2n * j * fb; // 2·b·S1
+    const s2b26 = b * b * j * (j + 1n) * (2n * j + 1n) - 6n * b * fb * j * (j + 1n) + 6n * j * fb * fb; // 6·b²·S2
+    // Σz = S1/μ = S1·b/a ;  Σz² = S2·b²/a².
+    const sumZ = { num: s1b2, den: 2n * a }; // (2bS1)/(2a)
+    const sumZ2half = { num: s2b26, den: 12n * a * a }; // (6b²S2)/(6a²)/2
+    const lo = { num: -sumZ.num, den: sumZ.den };
+    const hi = addRat(lo, sumZ2half);
+    return { lo, hi: hi.num > 0n ? { num: 0n, den: 1n } : hi };
+  }
+  const n = -j;
+  // All wᵢ ≤ 1/2 ⇔ 2(f + n − 1) ≤ μ ⇔ 2(fb + (n−1)b) ≤ a.
+  if (2n * (fb + (n - 1n) * b) > a) return undefined;
+  // Σ(f+i) = n·f + n(n−1)/2 ; Σ(f+i)² = n·f² + f·n(n−1) + (n−1)n(2n−1)/6.
+  const w1b2 = 2n * n * fb + b * n * (n - 1n); // 2·b·Σ(f+i)
+  const w2b26 = 6n * n * fb * fb + 6n * b * fb * n * (n - 1n) + b * b * (n - 1n) * n * (2n * n - 1n); // 6·b²·Σ(f+i)²
+  const sumW = { num: w1b2, den: 2n * a };
+  const sumW2 = { num: w2b26, den: 6n * a * a };
+  const hi = { num: -sumW.num, den: sumW.den };
+  const lo = addRat(hi, { num: -sumW2.num, den: sumW2.den });
+  return { lo, hi };
+}
+
+function addRat(x: Rational, y: Rational): Rational {
+  return { num: x.num * y.den + y.num * x.den, den: x.den * y.den };
+}
+
+/** r(m+j) with directed rounding at scale 2^W. */
+function ratioInterval(p: PoissonPlan, j: bigint, W: number): Interval {
+  let x: Interval = { lo: 1n << BigInt(W), hi: 1n << BigInt(W) };
+  if (j > 0n) {
+    for (let i = 1n; i <= j; i++) x = ivMulRat(x, p.a, p.b * (p.m + i));
+  } else {
+    for (let i = 0n; i < -j; i++) x = ivMulRat(x, (p.m - i) * p.b, p.a);
+  }
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rigorous fixed-point interval arithmetic (non-negative values, scale 2^W, hi = null: +∞)
+
+interface Interval {
+  readonly lo: bigint;
+  readonly hi: bigint | null;
+}
+
+/** ⌈x/y⌉ for y > 0. */
+function ceilDiv(x: bigint, y: bigint): bigint {
+  const q = x / y; // truncates toward zero
+  return x > 0n && q * y !== x ? q + 1n : q;
+}
+
+function ceilShift(x: bigint, s: number): bigint {
+  if (s === 0) return x;
+  const sb = BigInt(s);
+  const q = x >> sb;
+  return (q << sb) === x ? q : q + 1n;
+}
+
+function ivMul(x: Interval, y: Interval, W: number): Interval {
+  const hi = x.hi === null || y.hi === null ? null : ceilShift(x.hi * y.hi, W);
+  return { lo: (x.lo * y.lo) >> BigInt(W), hi };
+}
+
+function ivMulRat(x: Interval, num: bigint, den: bigint): Interval {
+  return { lo: (x.lo * num) / den, hi: x.hi === null ? null : ceilDiv(x.hi * num, den) };
+}
+
+function ivDiv(x: Interval, y: Interval, W: number): Interval {
+  const sW = BigInt(W);
+  const lo = y.hi === null ? 0n : y.hi === 0n ? 0n : (x.lo << sW) / y.hi;
+  const hi = x.hi === null || y.lo === 0n ? null : ceilDiv(x.hi << sW, y.lo);
+  return { lo, hi };
+}
+
+function rescale(x: Interval, from: number, to: number): Interval {
+  const s = from - to;
+  return { lo: x.lo >> BigInt(s), hi: x.hi === null ? null : ceilShift(x.hi, s) };
+}
+
+/** e^x for a rational x, at scale 2^W. */
+function expInterval(x: Rational, W: number): Interval {
+  const one = 1n << BigInt(W);
+  if (x.num === 0n) return { lo: one, hi: one };
+  if (x.num > 0n) return expPositive(x.num, x.den, W);
+  const a = -x.num;
+  // e^(−a/d) < 2^(−W) once a/d > W·ln 2; W + 2 is a safe (larger) threshold.
+  if (a > x.den * BigInt(W + 2)) return { lo: 0n, hi: 1n };
+  const e = expPositive(a, x.den, W); // ≥ 1, so e.lo ≥ 2^W > 0
+  const two = 1n << BigInt(2 * W);
+  return { lo: e.hi === null ? 0n : two / e.hi, hi: ceilDiv(two, e.lo) };
+}
+
+/**
+ * e^(a/d) for a/d > 0 at scale 2^W: halve s times to y = a/(d·2^s) ≤ 1/2, sum the Taylor
+ * series of e^y (all terms positive; once a term is below one ulp the remainder is at most
+ * that term, as successive ratios are ≤ 1/4), then square s times. Every step rounds
+ * outward, so [lo, hi] always contains the true value.
+ */
+function expPositive(a: bigint, d: bigint, W: number): Interval {
+  let s = 0;
+  while (2n * a > d << BigInt(s)) s++;
+  const G = W + s + 16;
+  const sG = BigInt(G);
+  const one = 1n << sG;
+  const yNum = a << sG;
+  const yDen = d << BigInt(s);
+  const y: Interval = { lo: yNum / yDen, hi: ceilDiv(yNum, yDen) };
+  let term: Interval = { lo: one, hi: one };
+  let lo = one;
+  let hi = one;
+  for (let k = 1n; ; k++) {
+    const t = ivMul(term, y, G);
+    term = { lo: t.lo / k, hi: ceilDiv(t.hi!, k) };
+    lo += term.lo;
+    hi += term.hi!;
+    if (term.hi! <= 1n) {
+      hi += term.hi!; // remainder bound
+      break;
+    }
+  }
+  let v: Interval = { lo, hi };
+  for (let i = 0; i < s; i++) v = ivMul(v, v, G);
+  return rescale(v, G, W);
+}
+
+/** e^x − 1 for a rational x > 0 at scale 2^W, without cancellation for small x. */
+function expm1Interval(x: Rational, W: number): Interval {
+  if (2n * x.num > x.den) {
+    const e = expPositive(x.num, x.den, W);
+    const one = 1n << BigInt(W);
+    return { lo: e.lo - one, hi: e.hi === null ? null : e.hi - one };
+  }
+  // x ≤ 1/2: Σ_{k≥1} x^k/k!, positive terms with ratio ≤ 1/4.
+  const G = W + 16;
+  const sG = BigInt(G);
+  const xNum = x.num << sG;
+  const y: Interval = { lo: xNum / x.den, hi: ceilDiv(xNum, x.den) };
+  let term: Interval = y;
+  let lo = y.lo;
+  let hi = y.hi!;
+  for (let k = 2n; ; k++) {
+    const t = ivMul(term, y, G);
+    term = { lo: t.lo / k, hi: ceilDiv(t.hi!, k) };
+    lo += term.lo;
+    hi += term.hi!;
+    if (term.hi! <= 1n) {
+      hi += term.hi!;
+      break;
+    }
+  }
+  return rescale({ lo, hi }, G, W);
+}
+
+/**
+ * A uniform U ∈ [0,1) whose binary digits are drawn only when needed. `compare` decides
+ * U < p given an interval [lo, hi] ∋ p·2^bits, or returns undefined if U's first `bits`
+ * digits do not settle it (P[U = p] = 0, so every comparison eventually settles).
+ */
+class LazyUniform {
+  #value = 0n;
+  #bits = 0;
+  readonly #rng: ExactRandom;
+
+  constructor(rng: ExactRandom) {
+    this.#rng = rng;
+  }
+
+  compare(p: Interval, bits: number): boolean | undefined {
+    const u = this.prefix(bits);
+    if (u + 1n <= p.lo) return true; // U < (u+1)/2^bits ≤ lo/2^bits ≤ p
+    if (p.hi !== null && u >= p.hi) return false; // U ≥ u/2^bits ≥ hi/2^bits ≥ p
+    return undefined;
+  }
+
+  /** U's first `bits` binary digits as an integer in [0, 2^bits). */
+  prefix(bits: number): bigint {
+    if (bits > this.#bits) {
+      const extra = bits - this.#bits;
+      this.#value = (this.#value << BigInt(extra)) | this.#rng.uniformBelow(1n << BigInt(extra));
+      this.#bits = bits;
+    }
+    return this.#value >> BigInt(this.#bits - bits);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Integer helpers
+
+function abs(x: bigint): bigint {
+  return x < 0n ? -x : x;
+}
+
+function gcd(x: bigint, y: bigint): bigint {
+  let a = abs(x);
+  let b = abs(y);
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a === 0n ? 1n : a;
+}
+
+function bitLength(x: bigint): number {
+  if (x < 0n) x = -x;
+  if (x <= 0xffffffffn) return 32 - Math.clz32(Number(x));
+  if (x <= 0x1fffffffffffffn) {
+    const high = Math.floor(Number(x) / 0x100000000); // exact: x < 2^53
+    return 64 - Math.clz32(high);
+  }
+  return x.toString(2).length;
+}
+
+/** ⌊√n⌋ for n ≥ 0 (Newton's method on integers). */
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = 1n << BigInt(Math.ceil(bitLength(n) / 2));
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
+}
