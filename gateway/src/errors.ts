@@ -54,6 +54,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   budget_exhausted: 403,
   insufficient_credits: 402,
   rate_limited: 429,
+  disclosure_control: 422,
   internal: 500,
 };
 

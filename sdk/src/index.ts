@@ -46,3 +46,7 @@ export type { CreateDpopProofInput, VerifyDpopProofOptions, DpopProofResult } fr
 export { generateIdentityKey, jwkThumbprint, exportIdentity, importIdentity } from './consent/identity.ts';
 export type { IdentityKey, Ed25519PublicJwk, Ed25519PrivateJwk } from './consent/identity.ts';
 export { tokenDigests } from './protocol/token-digests.ts';
+export { deriveMask, addMask, derivePairKey, MASK_DOMAIN } from './privacy/masks.ts';
+export type { MaskPeer, DeriveMaskOptions } from './privacy/masks.ts';
+export { generateMaskKeyPair, maskPublicKey, x25519SharedSecret } from './privacy/x25519-keys.ts';
+export type { MaskKeyPair } from './privacy/x25519-keys.ts';

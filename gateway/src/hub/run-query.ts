@@ -49,6 +49,7 @@ export async function receiptFor(store: StateStore, index: number): Promise<Quer
 interface Prepared {
   datasets: DatasetSummary[];
   plan: SlotPlan;
+  maskKeys: Map<string, string>;
 }
 
 /** Key, catalog, plan: everything about a query that needs no consent yet. */
@@ -80,7 +81,7 @@ async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { key
       throw new GatewayError('element_not_in_dataset', `query.datasets[${i}]: dataset '${d.id}' does not provide element '${missing}'`, { field: `query.datasets[${i}]` });
     }
   });
-  return { datasets, plan };
+  return { datasets, plan, maskKeys: catalog.maskKeys };
 }
 
 /**
@@ -114,7 +115,7 @@ export async function runQuery(
 ): Promise<QueryResultBody> {
   const started = performance.now();
   const { query } = request;
-  const { datasets, plan } = await prepareQuery(deps, account, request);
+  const { datasets, plan, maskKeys } = await prepareQuery(deps, account, request);
   // Invariant 2: no query runs without a valid, unrevoked, in-scope token for every dataset.
   const admission = await admitQuery(
     { store: deps.store, jwks: deps.jwks, hubId: deps.hubId, nodes: deps.nodes, seen: deps.seenDpop },
@@ -140,12 +141,15 @@ export async function runQuery(
     for (const d of datasets) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d.id]);
     const registry = new Map(deps.nodes().map((n) => [n.id, n]));
     const issuedAt = Date.now();
+    // Pairwise masks (protocol.md §10): every participant learns the others' mask keys.
+    const participants = [...byNode.keys()].map((node) => ({ node, maskKey: maskKeys.get(node) ?? '' }));
     const requests = [...byNode].map(([nodeId, ids]) => {
       const node = registry.get(nodeId);
       if (!node) throw new GatewayError('node_unavailable', `node ${nodeId} is not registered with this hub`, { node: nodeId });
       const body: ComputeRequestBody = {
         queryId, issuedAt, hub: deps.hubId, keyId: request.keyId, datasets: ids, query, plan, purpose: request.purpose,
         token: admission.tokens.get(nodeId)!.token, dpop: admission.dpop, tokenDigests: admission.tokenDigests, account: account.id,
+        rho: charge.rho, participants,
       };
       return { node, body };
     });

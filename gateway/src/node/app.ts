@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
 import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
+import { maskKeyOf } from './mask-key.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
@@ -80,6 +81,7 @@ export function createNodeApp(deps: NodeDeps): Express {
   const keys = tokenKeys(deps.state, deps.signingKey);
   const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache() };
   const signingKey = publicKeyOf(deps.signingKey);
+  const maskKey = maskKeyOf(deps.signingKey);
   const app = express();
   app.disable('x-powered-by');
   app.use(jsonBody('256kb'));
@@ -87,7 +89,7 @@ export function createNodeApp(deps: NodeDeps): Express {
     res.json({ status: 'ok', role: 'node', id: deps.id, version: VERSION });
   });
   mountOperation(app, 'getNodeInfo', {}, (_req, res) => {
-    res.json({ id: deps.id, institution: deps.institution, signingKey, datasets: summarizeDatasets(deps) });
+    res.json({ id: deps.id, institution: deps.institution, signingKey, maskKey: maskKey.publicKey, datasets: summarizeDatasets(deps) });
   });
   mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
     const body = req.body as ComputeRequestBody;
@@ -97,7 +99,7 @@ export function createNodeApp(deps: NodeDeps): Express {
     // bound to the key of the researcher's DPoP proof.
     const admitted = await admitComputation(gate, revoked, body);
     const { envelope, claims } = await computeContribution(
-      { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log },
+      { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log, maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey },
       body,
       { purpose: admitted.purpose },
     );

@@ -4,7 +4,7 @@
  * integers into slots, encrypt under the researcher's key, sign the digest.
  */
 import {
-  canonicalSha256, contributionDigest, elementsOfQuery, encodeContribution, encryptSlots, loadHe, planQuery,
+  addMask, canonicalSha256, contributionDigest, deriveMask, elementsOfQuery, fromBase64Url, encodeContribution, encryptSlots, loadHe, planQuery,
   sha256Hex, type ComputeRequestBody, type ContributionClaims, type DataElement, type LeftOut,
 } from '@veilgate/sdk';
 import type { PublicKey } from 'node-seal';
@@ -22,6 +22,21 @@ export interface ComputeContext {
   /** Resolves a registered public key by id (fetched from the hub, verified, cached). */
   publicKey(keyId: string): Promise<PublicKey>;
   log(line: string): void;
+  /** The node's X25519 mask key (secret) and its public half (base64url). */
+  maskSecret: Uint8Array;
+  maskKey: string;
+}
+
+function applyMasks(ctx: ComputeContext, request: ComputeRequestBody, slots: BigUint64Array[], t: bigint): BigUint64Array[] {
+  const self = request.participants.find((p) => p.node === ctx.nodeId);
+  if (!self || self.maskKey !== ctx.maskKey) {
+    throw new GatewayError('invalid_request', 'participants: this node is not listed with its own mask key', { field: 'participants' });
+  }
+  const peers = request.participants.filter((p) => p.node !== ctx.nodeId).map((p) => ({ id: p.node, publicKey: fromBase64Url(p.maskKey) }));
+  const ids = request.participants.map((p) => p.node);
+  return slots.map((vector, ciphertextIndex) =>
+    addMask(vector, deriveMask({ self: ctx.nodeId, secretKey: ctx.maskSecret, peers, queryId: request.queryId, participants: ids, ciphertextIndex, slots: vector.length, plainModulus: t }), t),
+  );
 }
 
 function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): LoadedDataset[] {
@@ -58,6 +73,14 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     throw new GatewayError('invalid_request', 'plan does not match the query under this node\'s dictionary and parameters', { field: 'plan' });
   }
   const publicKey = await ctx.publicKey(request.keyId);
+  // DataSHIELD nfilter.levels: refuse a grouping with more groups than this share of a
+  // dataset's rows (many groups over few rows approach row-level release).
+  for (const dataset of datasets) {
+    const ratio = dataset.config.maxLevelsRatio ?? 0.33;
+    if (plan.groupings.length > 0 && plan.groupCount > ratio * dataset.rowCount) {
+      throw new GatewayError('disclosure_control', `nfilter.levels: ${plan.groupCount} groups exceed ${ratio} of ${dataset.config.id}'s rows`, { field: 'query.groupBy' });
+    }
+  }
   const sqlStart = performance.now();
 
   const slots = Array.from({ length: plan.ciphertextCount }, () => new BigUint64Array(he.slotCount));
@@ -66,9 +89,16 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   for (const dataset of datasets) {
     const { sql, params } = compileAggregate(request.query, plan, dataset.table, { dataset: dataset.config.id, purpose: consent.purpose });
     const rows = await ctx.engine.query(sql, params);
+    const total = rows.reduce((n, row) => n + Number(row.c0), 0);
+    // DataSHIELD nfilter.subset: a filtered subset below the minimum contributes nothing.
+    const subsetTooSmall = total > 0 && total < (dataset.config.minSubsetSize ?? 3);
     for (const row of rows) {
       const g = Number(row.g);
       const count = BigInt(row.c0 as bigint | number);
+      if (subsetTooSmall && count > 0n) {
+        suppressed.push({ group: g, dataset: dataset.config.id });
+        continue;
+      }
       // DataSHIELD nfilter.tab (DESIGN §6): a group with 0 < n < minCellSize is left out
       // whole and reported as left out, never as its small count.
       if (count > 0n && count < BigInt(dataset.minCellSize)) {
@@ -84,9 +114,12 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
       }
     }
   }
+  // Pairwise masks (protocol.md §10, Bonawitz et al. 2017 §4): the masks of all participants
+  // cancel in the sum, so each contribution alone decrypts to uniformly random slots.
+  const masked = request.participants.length > 1 ? applyMasks(ctx, request, slots, t) : slots;
   const encryptStart = performance.now();
   const ciphertexts: Uint8Array[] = [];
-  for (const vector of slots) ciphertexts.push(await encryptSlots(publicKey, vector));
+  for (const vector of masked) ciphertexts.push(await encryptSlots(publicKey, vector));
   const claims: ContributionClaims = {
     v: 1,
     queryId: request.queryId,

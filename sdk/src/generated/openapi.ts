@@ -593,7 +593,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -700,6 +700,8 @@ export interface components {
             unavailableNodes: components["schemas"]["NodeId"][];
         };
         NodeInfo: {
+            /** @description The node's X25519 public key for pairwise masks (protocol.md §10), base64url. */
+            maskKey: string;
             id: components["schemas"]["NodeId"];
             institution: string;
             /** @description Ed25519 public key, base64url (32 bytes). */
@@ -1173,6 +1175,13 @@ export interface components {
         };
         Balance: {
             account: string;
+            /** @description zCDP budget this query spends (0 when no dataset has differential privacy on). */
+            rho?: number;
+            /** @description Every node of the query with its mask key; each node adds pairwise masks that cancel only in the full sum. */
+            participants?: {
+                node: components["schemas"]["NodeId"];
+                maskKey: string;
+            }[];
             credits: number;
             grants: {
                 node: components["schemas"]["NodeId"];
@@ -1217,6 +1226,13 @@ export interface components {
             /** @description SHA-256 (hex, sorted) of every consent token of the query — what the proof's `ath` covers (protocol.md §9). */
             tokenDigests: string[];
             account: string;
+            /** @description zCDP budget this query spends (0 when no dataset has differential privacy on). */
+            rho: number;
+            /** @description Every node of the query with its mask key; each node adds pairwise masks that cancel only in the full sum. */
+            participants: {
+                node: components["schemas"]["NodeId"];
+                maskKey: string;
+            }[];
             queryId: string;
             /** @description Unix milliseconds. */
             issuedAt: number;
