@@ -95,7 +95,7 @@ function rewrite(node: string, edit: (h: any, cts: Uint8Array[]) => void, resign
 describe('a node that fails during the fan-out', () => {
   const cases: [string, { node: string; faults: () => ProxyFaults; timeoutMs?: number; before?: (p: { close(): Promise<void> }) => Promise<void>; want: { status: number; code: string } }][] = [
     ['is down', { node: 'hosp-c', faults: () => ({}), before: (proxy) => proxy.close(), want: { status: 502, code: 'node_unavailable' } }],
-    ['is slower than the timeout', { node: 'hosp-b', faults: () => ({ delayMs: 3_000 }), timeoutMs: 400, want: { status: 504, code: 'node_timeout' } }],
+    ['is slower than the timeout', { node: 'hosp-b', faults: () => ({ delayMs: 6_000 }), timeoutMs: 2_000, want: { status: 504, code: 'node_timeout' } }],
     ['sends a ciphertext altered in transit', { node: 'hosp-a', faults: () => ({ mutate: rewrite('hosp-a', (_h, cts) => { cts[0]![1000]! ^= 1; }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
     ['sends a forged signature', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.signature = signMessage(nodeSecrets['hosp-a']!, contributionDigest(h)); }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
     ['claims another node\'s identity', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.node = 'hosp-a'; }, true) }), want: { status: 502, code: 'node_signature_invalid' } }],
