@@ -46,7 +46,7 @@ const request = await client.requestAccess(
   {
     datasets, elements: needed, operations: ['count', 'mean', 'stddev', 'histogram'], purpose: 'DUO:0000006',
     justification: 'Prevalence and control of hypertension by sex and age band across hospitals.',
-    durationDays: 7, privacyBudget: 1, queryQuota: 10,
+    durationDays: 7, privacyBudget: 5, queryQuota: 10,
   },
   identity,
 );
@@ -101,4 +101,8 @@ if (process.argv.includes('--json')) {
   console.log(widths.map((w) => '─'.repeat(w)).join('  '));
   for (const r of rows) console.log(fmt(r).trimEnd());
   console.log(`\nhub time ${result.timings.totalMs.toFixed(0)} ms · ${result.contributions.length} signed contributions verified by the hub`);
+  const cost = result.cost;
+  const privacy = cost.rho > 0 ? `ρ = ${cost.rho} (ε = ${cost.epsilon.toFixed(2)} at δ = ${cost.delta})` : 'no differential privacy on these datasets';
+  console.log(`cost: ${cost.credits} credits, ${privacy}; credits left ${cost.creditsLeft}`);
+  for (const g of cost.grants) console.log(`  privacy budget left at ${g.node}: ${g.left.toFixed(3)} of ${g.budget}`);
 }
