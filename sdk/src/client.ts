@@ -14,7 +14,7 @@ import { loadHe } from './he/params.ts';
 import { fromBase64, toBase64 } from './internal/bytes.ts';
 import { canonicalSha256 } from './protocol/canonical.ts';
 import { decodeResult, type GroupResult } from './protocol/decode.ts';
-import { planQuery } from './protocol/plan.ts';
+import { NOISE_HEADROOM, planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
 import { elementsOfQuery } from './protocol/plan.ts';
 import { tokenDigests } from './protocol/token-digests.ts';
@@ -285,7 +285,9 @@ export class VeilgateClient {
       if (!d) throw new ResultVerificationError('plan_mismatch', `dataset ${id} is not in the catalog`);
       rowBound += BigInt(d.maxRows);
     }
-    const expected = planQuery(query, { elements: catalog.elements, rowBound, plainModulus: he.plainModulus, slotCount: he.slotCount });
+    // With differential privacy on (the query spent ρ), slots keep room for the noise.
+    const privacy = result.cost.rho > 0 ? { privacy: { headroom: NOISE_HEADROOM } } : {};
+    const expected = planQuery(query, { elements: catalog.elements, rowBound, plainModulus: he.plainModulus, slotCount: he.slotCount, ...privacy });
     if (canonicalSha256(expected) !== canonicalSha256(result.plan) || canonicalSha256(query) !== canonicalSha256(result.query)) {
       throw new ResultVerificationError('plan_mismatch', 'the hub answered with a plan or query other than the one asked for');
     }

@@ -14,7 +14,7 @@ export type { HeKeyPair } from './he/keys.ts';
 export { encryptSlots, addCiphertexts, decryptSlots, loadCiphertext } from './he/cipher.ts';
 export { fixedPointOf } from './protocol/elements.ts';
 export type { DataElement, NumericElement, CategoricalElement, FixedPoint } from './protocol/elements.ts';
-export { planQuery, validateFilter, slotOf, bucketLabels, histogramIndex, elementsOfQuery, MAX_GROUPS, MAX_CIPHERTEXTS } from './protocol/plan.ts';
+export { planQuery, validateFilter, slotOf, bucketLabels, histogramIndex, elementsOfQuery, NOISE_HEADROOM, MAX_GROUPS, MAX_CIPHERTEXTS } from './protocol/plan.ts';
 export type { PlanInput } from './protocol/plan.ts';
 export { decodeResult, centerResidue } from './protocol/decode.ts';
 export type { GroupResult, AggregateValue, HistogramBin, Exclusion } from './protocol/decode.ts';
@@ -50,3 +50,5 @@ export { deriveMask, addMask, derivePairKey, MASK_DOMAIN } from './privacy/masks
 export type { MaskPeer, DeriveMaskOptions } from './privacy/masks.ts';
 export { generateMaskKeyPair, maskPublicKey, x25519SharedSecret } from './privacy/x25519-keys.ts';
 export type { MaskKeyPair } from './privacy/x25519-keys.ts';
+export { createRandom, distributedNoiseShare, sampleDiscreteGaussian, sampleSkellam, samplePoisson, sampleBernoulliExp, sampleDiscreteLaplace } from './privacy/noise.ts';
+export type { ExactRandom, NoiseMechanism, NoiseShareOptions, Rational } from './privacy/noise.ts';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, sha256Hex, toBase64, toBase64Url,
+  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, sha256Hex, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
@@ -73,7 +73,10 @@ async function prepareQuery(deps: QueryDeps, account: AccountRow, request: { key
   });
   const he = await loadHe();
   const rowBound = datasets.reduce((n, d) => n + BigInt(d.maxRows), 0n);
-  const plan = planQuery(query, { elements: deps.dictionary, rowBound, plainModulus: he.plainModulus, slotCount: he.slotCount });
+  const dp = datasets.some((d) => d.differentialPrivacy);
+  const plan = planQuery(query, {
+    elements: deps.dictionary, rowBound, plainModulus: he.plainModulus, slotCount: he.slotCount, ...(dp ? { privacy: { headroom: NOISE_HEADROOM } } : {}),
+  });
   const needed = elementsOfQuery(query);
   datasets.forEach((d, i) => {
     const missing = needed.find((e) => !d.elements.includes(e));

@@ -4,7 +4,7 @@
  * integers into slots, encrypt under the researcher's key, sign the digest.
  */
 import {
-  addMask, canonicalSha256, contributionDigest, deriveMask, elementsOfQuery, fromBase64Url, encodeContribution, encryptSlots, loadHe, planQuery,
+  NOISE_HEADROOM, addMask, canonicalSha256, contributionDigest, deriveMask, elementsOfQuery, fromBase64Url, encodeContribution, encryptSlots, loadHe, planQuery,
   sha256Hex, type ComputeRequestBody, type ContributionClaims, type DataElement, type LeftOut,
 } from '@veilgate/sdk';
 import type { PublicKey } from 'node-seal';
@@ -12,6 +12,7 @@ import { GatewayError } from '../errors.ts';
 import { compileAggregate } from '../datasets/aggregate-sql.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
 import { signMessage } from '../crypto/ed25519.ts';
+import { addNoiseShare } from './dp-noise.ts';
 
 /** What a node computes with. */
 export interface ComputeContext {
@@ -67,7 +68,14 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   if (ownRows > rowBound) {
     throw new GatewayError('row_bound_exceeded', `plan.rowBound is below this node's declared rows for the datasets`, { field: 'plan.rowBound' });
   }
-  const plan = planQuery(request.query, { elements: ctx.dictionary, rowBound, plainModulus: t, slotCount: he.slotCount });
+  // DESIGN §6: differential privacy is on unless every dataset's operator switched it off.
+  const dp = datasets.some((d) => d.config.differentialPrivacy?.enabled ?? true);
+  if (dp && !(request.rho > 0)) {
+    throw new GatewayError('invalid_request', 'rho: differential privacy is on for these datasets; the query must spend privacy budget', { field: 'rho' });
+  }
+  const plan = planQuery(request.query, {
+    elements: ctx.dictionary, rowBound, plainModulus: t, slotCount: he.slotCount, ...(dp ? { privacy: { headroom: NOISE_HEADROOM } } : {}),
+  });
   const planSha256 = canonicalSha256(plan);
   if (planSha256 !== canonicalSha256(request.plan)) {
     throw new GatewayError('invalid_request', 'plan does not match the query under this node\'s dictionary and parameters', { field: 'plan' });
@@ -114,6 +122,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
       }
     }
   }
+  if (dp) addNoiseShare(plan, slots, { rho: request.rho, participants: request.participants.length, plainModulus: t, headroom: NOISE_HEADROOM });
   // Pairwise masks (protocol.md §10, Bonawitz et al. 2017 §4): the masks of all participants
   // cancel in the sum, so each contribution alone decrypts to uniformly random slots.
   const masked = request.participants.length > 1 ? applyMasks(ctx, request, slots, t) : slots;

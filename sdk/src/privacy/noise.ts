@@ -194,28 +194,33 @@ export function sampleDiscreteGaussian(sigma2Num: bigint, sigma2Den: bigint, rng
 }
 
 /**
- * Poisson(μ) for a rational μ = muNum/muDen ≥ 0, exactly, in O(1) expected time for every μ.
+ * Poisson(μ) for a rational μ = muNum/muDen ≥ 0, exactly, in O(1) expected time for large μ.
  *
- * Method (rejection sampling, [Dev86] §II.3, with squeezes §II.5.4). Let m = ⌊μ⌋ (a mode) and
- * r(k) = P[k]/P[m] = m!·μ^(k−m)/k!, a RATIONAL number ≤ 1. Proposal, around m with
- * J = ⌊√m⌋ + 1: a flat box over k ∈ [m − min(J, m), m + J] (weight 1 per point) and two
- * geometric tails k = m ± (J + t), t ≥ 1, with P[t] ∝ exp(−λt) and total weight 1/λ, where
- *   right: λ = 1 − μ/(m+J+1), valid since r(m+J+t) ≤ (μ/(m+J+1))^t ≤ exp(−λt);
- *   left:  λ = 1 − (m−J)/μ,   valid since r(m−J−t) ≤ ((m−J)/μ)^t ≤ exp(−λt)
- * (using ρ ≤ exp(−(1−ρ))). The tails are drawn with [CKS20]'s exact geometric (Alg. 2 core).
- * A proposal k is accepted with probability r(k) in the box and r(k)·λ·e^(λt)/(e^λ − 1) ≤ 1 in
- * a tail, so the output has P[k] ∝ r(k): exactly Poisson(μ). About 1.6 proposals per draw.
+ * Method: rejection sampling ([Dev86] §II.3) with squeezes (§II.5.4). Let m = ⌊μ⌋ (a mode)
+ * and r(k) = P[k]/P[m] = m!·μ^(k−m)/k!, a RATIONAL number ≤ 1. The proposal has, with
+ * J = ⌊√m⌋ + 1, a flat box over k ∈ [m − min(J, m), m + J] (weight 1 per point) and two
+ * geometric tails k = m ± (J + t), t ≥ 1, of ratio
+ *   right: ρ = μ/(m+J+1), since r(m+J+t) ≤ ρ^t (each further factor μ/(m+i) ≤ ρ);
+ *   left:  ρ = (m−J)/μ,   since r(m−J−t) ≤ ρ^t (each further factor (m−i)/μ ≤ ρ).
+ * For m < 128 the tails are drawn with ratio ρ itself (counting Bernoulli(ρ) successes) and a
+ * proposal is accepted with the exact rational probability r(k) (box) or r(k)/ρ^t (tail).
+ * For larger μ, counting would cost O(√μ) flips, so the tails use ratio e^(−λ) ≥ ρ with the
+ * rational λ = 1 − ρ (as ρ ≤ e^(ρ−1)), drawn by [CKS20]'s exact geometric (Alg. 2 core, O(1)),
+ * with tail weight 1/λ; a tail proposal is then accepted with probability
+ * r(k)·λ·e^(λt)/(e^λ − 1) ≤ 1. Either way P[output = k] ∝ r(k): exactly Poisson(μ). About
+ * 1.6 proposals per draw.
  *
- * Acceptance is decided exactly against a uniform U ∈ [0,1) whose bits are drawn lazily:
- * U < p is settled as soon as a rigorous rational interval around p (directed-rounding
- * fixed-point arithmetic; exp by its Taylor series with a remainder bound) excludes U's
- * current dyadic interval. The interval first comes from closed-form bounds on ln r(k)
- * (z − z²/2 ≤ ln(1+z) ≤ z, and −w − w² ≤ ln(1−w) ≤ −w for w ≤ 1/2), and only if those do not
- * decide (probability O(1/√μ)) from the exact product r(k) — so no O(√μ) work per draw.
+ * The acceptance test U < A for an irrational A, or for a rational r(k) that is a product of
+ * |k − m| ≈ √μ factors, is decided exactly against a uniform U ∈ [0,1) whose bits are drawn
+ * lazily: it is settled as soon as a rigorous interval around A (directed-rounding fixed-point
+ * BigInt arithmetic; exp by its Taylor series plus a remainder bound) excludes U's current
+ * dyadic interval. That interval comes first from closed-form (Faulhaber) bounds on ln r(k)
+ * — third/fourth-order Taylor bounds of ln(1+z) and ln(1−w), see `logRatioBounds` — and only
+ * when U falls in their gap, with probability O(μ^(−3/2)), from the O(√μ) exact product.
  *
- * The classic exact alternative (Duchon & Duvignau 2016 Poisson(1) sampler, summed ⌊μ⌋ times
- * plus a binomial thinning, as used by AKL21's reference code) costs O(μ) per draw, which is
- * unusable for the variances that sums of fixed-point values need.
+ * The classic exact alternative (Duchon & Duvignau 2016's Poisson(1) sampler summed ⌊μ⌋
+ * times, plus a binomial thinning, as in AKL21's exact-Skellam reference code) costs O(μ) per
+ * draw, which is unusable for the variances that sums of fixed-point values need.
  *
  * @example
  * const k = samplePoisson(7n, 2n, createRandom()); // Poisson(3.5)
@@ -228,18 +233,15 @@ export function samplePoisson(muNum: bigint, muDen: bigint, rng: ExactRandom = d
   for (;;) {
     const pick = rng.uniformBelow(p.weightTotal);
     let j: bigint;
-    let tail: TailFactor | undefined;
+    let tail: TailDraw | undefined;
     if (pick < p.weightBox) {
       j = rng.uniformBelow(p.boxCount) - p.leftBox;
-    } else if (pick < p.weightBox + p.weightRight) {
-      const t = 1n + sampleGeometricExp(p.right.lambdaNum, p.right.lambdaDen, rng);
-      j = p.J + t;
-      tail = { ...p.right, t };
     } else {
-      const t = 1n + sampleGeometricExp(p.left.lambdaNum, p.left.lambdaDen, rng);
-      j = -(p.J + t);
+      const side = pick < p.weightBox + p.weightRight ? p.right : p.left;
+      const t = 1n + sampleTailOffset(p, side, rng);
+      j = side === p.right ? p.J + t : -(p.J + t);
       if (p.m + j < 0n) continue; // r(k) = 0 for k < 0
-      tail = { ...p.left, t };
+      tail = { ...side, t };
     }
     if (acceptPoisson(p, j, tail, rng)) return p.m + j;
   }
@@ -310,12 +312,15 @@ export function distributedNoiseShare(options: NoiseShareOptions): bigint {
 // ---------------------------------------------------------------------------------------
 // Poisson internals
 
+/** One geometric tail of the Poisson proposal: ratio ρ ∈ (0,1), λ = 1 − ρ. */
 interface TailParams {
+  readonly rhoNum: bigint;
+  readonly rhoDen: bigint;
   readonly lambdaNum: bigint;
   readonly lambdaDen: bigint;
 }
 
-interface TailFactor extends TailParams {
+interface TailDraw extends TailParams {
   readonly t: bigint;
 }
 
@@ -326,6 +331,8 @@ interface PoissonPlan {
   readonly J: bigint;
   readonly leftBox: bigint; // min(J, m)
   readonly boxCount: bigint; // J + 1 + leftBox
+  /** Tails with rational ratio ρ (small μ) or with ratio e^(−λ) ≥ ρ (large μ). */
+  readonly rationalTails: boolean;
   readonly right: TailParams;
   readonly left: TailParams;
   readonly weightBox: bigint; // the three mixture weights over a common denominator
@@ -334,6 +341,9 @@ interface PoissonPlan {
   /** Memoized interval constants λ/(e^λ − 1), keyed by λ and precision. */
   readonly constants: Map<string, Interval>;
 }
+
+/** Below this ⌊μ⌋ the tails are rational geometrics: O(√μ) coin flips, but no exp. */
+const RATIONAL_TAILS_BELOW = 128n;
 
 const planCache = new Map<string, PoissonPlan>();
 
@@ -353,32 +363,56 @@ function poissonPlan(a: bigint, b: bigint): PoissonPlan {
   const J = isqrt(m) + 1n;
   const leftBox = m < J ? m : J;
   const boxCount = J + 1n + leftBox;
-  // Right tail: λ = 1 − μ/(m+J+1) = ((m+J+1)b − a) / ((m+J+1)b) > 0; weight 1/λ.
-  const rDen = (m + J + 1n) * b;
-  const right = reduce(rDen - a, rDen);
-  // Left tail (only if m − J ≥ 1): λ = 1 − (m−J)/μ = (a − (m−J)b)/a; weight 1/λ.
+  const rationalTails = m < RATIONAL_TAILS_BELOW;
+  // Right: ρ = μ/(m+J+1) < 1. Left (only if m − J ≥ 1): ρ = (m−J)/μ < 1.
+  const right = tailParams(a, (m + J + 1n) * b);
   const hasLeft = m - J >= 1n;
-  const left = hasLeft ? reduce(a - (m - J) * b, a) : { lambdaNum: 1n, lambdaDen: 1n };
-  // Weights boxCount : 1/λ_R : 1/λ_L  =  boxCount·nR·nL : dR·nL : dL·nR.
-  const weightBox = boxCount * right.lambdaNum * left.lambdaNum;
-  const weightRight = right.lambdaDen * left.lambdaNum;
-  const weightLeft = hasLeft ? left.lambdaDen * right.lambdaNum : 0n;
+  const left = hasLeft ? tailParams((m - J) * b, a) : tailParams(1n, 2n);
+  // Tail weights (total proposal mass of a tail, box points weighing 1 each): ρ/λ for the
+  // rational geometric Σ_{t≥1} ρ^t; 1/λ ≥ 1/(e^λ − 1) = Σ_{t≥1} e^(−λt) for the exp one.
+  const weight = (tp: TailParams): Rational =>
+    rationalTails
+      ? { num: tp.rhoNum * tp.lambdaDen, den: tp.rhoDen * tp.lambdaNum }
+      : { num: tp.lambdaDen, den: tp.lambdaNum };
+  const wR = weight(right);
+  const wL = hasLeft ? weight(left) : { num: 0n, den: 1n };
+  const weightBox = boxCount * wR.den * wL.den;
+  const weightRight = wR.num * wL.den;
+  const weightLeft = wL.num * wR.den;
   return {
-    a, b, m, J, leftBox, boxCount, right, left, weightBox, weightRight,
+    a, b, m, J, leftBox, boxCount, rationalTails, right, left, weightBox, weightRight,
     weightTotal: weightBox + weightRight + weightLeft,
     constants: new Map(),
   };
 }
 
-function reduce(num: bigint, den: bigint): TailParams {
-  const g = gcd(num, den);
-  return { lambdaNum: num / g, lambdaDen: den / g };
+function tailParams(rhoNum: bigint, rhoDen: bigint): TailParams {
+  const g = gcd(rhoNum, rhoDen);
+  const n = rhoNum / g;
+  const d = rhoDen / g;
+  return { rhoNum: n, rhoDen: d, lambdaNum: d - n, lambdaDen: d };
+}
+
+/**
+ * t − 1 ≥ 0 for a tail proposal: P[t] ∝ ρ^t by counting Bernoulli(ρ) successes (rational
+ * tails), or P[t] ∝ e^(−λt) by [CKS20]'s exact geometric (exp tails, O(1) for any λ).
+ */
+function sampleTailOffset(p: PoissonPlan, tail: TailParams, rng: ExactRandom): bigint {
+  if (!p.rationalTails) return sampleGeometricExp(tail.lambdaNum, tail.lambdaDen, rng);
+  let g = 0n;
+  while (rng.bernoulli(tail.rhoNum, tail.rhoDen)) g++;
+  return g;
 }
 
 /** Decides U < A(j) exactly, A(j) = r(m+j) (box) or r(m+j)·λe^(λt)/(e^λ − 1) (tail). */
-function acceptPoisson(p: PoissonPlan, j: bigint, tail: TailFactor | undefined, rng: ExactRandom): boolean {
+function acceptPoisson(p: PoissonPlan, j: bigint, tail: TailDraw | undefined, rng: ExactRandom): boolean {
   if (j === 0n && tail === undefined) return true; // r(m) = 1
-  // Small box offsets: r(m+j) is a small exact rational, draw Bernoulli(r) directly.
+  // Rational tails: A = r(m+j)/ρ^t ≤ 1 exactly. Small box offsets: A = r(m+j), a small
+  // exact rational. Either way, one exact Bernoulli.
+  if (tail !== undefined && p.rationalTails) {
+    const r = ratioExact(p, j);
+    return rng.bernoulli(r.num * tail.rhoDen ** tail.t, r.den * tail.rhoNum ** tail.t);
+  }
   if (tail === undefined && abs(j) <= 24n) {
     const r = ratioExact(p, j);
     return rng.bernoulli(r.num, r.den);
@@ -386,11 +420,17 @@ function acceptPoisson(p: PoissonPlan, j: bigint, tail: TailFactor | undefined, 
   const u = new LazyUniform(rng);
   const squeeze = logRatioBounds(p, j);
   if (squeeze !== undefined) {
-    // A ≥ e^lo·c: accept when U is below that; A ≤ e^hi·c: reject when U is above it.
-    const low = squeezeAt(SQUEEZE_BITS, squeeze.lo, tail, p);
-    if (u.compare({ lo: low.lo, hi: null }, SQUEEZE_BITS) === true) return true;
-    const high = squeezeAt(SQUEEZE_BITS, squeeze.hi, tail, p);
-    if (u.compare({ lo: 0n, hi: high.hi }, SQUEEZE_BITS) === false) return false;
+    // lowA ≤ A ≤ highA in closed form: accept when U < lowA, reject when U ≥ highA; refine the
+    // precision until one holds or U is known to lie strictly between them.
+    for (let bits = SQUEEZE_BITS; ; bits *= 2) {
+      if (bits > MAX_BITS) throw new Error('samplePoisson: acceptance did not resolve (internal error)');
+      const x = u.prefix(bits);
+      const lowA = squeezeAt(bits, squeeze.lo, tail, p);
+      if (x + 1n <= lowA.lo) return true;
+      const highA = squeezeAt(bits, squeeze.hi, tail, p);
+      if (highA.hi !== null && x >= highA.hi) return false;
+      if (lowA.hi !== null && x >= lowA.hi && x + 1n <= highA.lo) break;
+    }
   }
   for (let bits = EXACT_BITS; ; bits *= 2) {
     if (bits > MAX_BITS) throw new Error('samplePoisson: acceptance did not resolve (internal error)');
@@ -407,7 +447,7 @@ const MAX_BITS = 1 << 20;
  * Interval (scale 2^bits) around e^x (box) or e^(x + λt)·λ/(e^λ − 1) (tail), x a bound on
  * ln r. The tail's exponents are merged so that one exp is evaluated.
  */
-function squeezeAt(bits: number, x: Rational, tail: TailFactor | undefined, p: PoissonPlan): Interval {
+function squeezeAt(bits: number, x: Rational, tail: TailDraw | undefined, p: PoissonPlan): Interval {
   const W = bits + 8;
   if (tail === undefined) return rescale(expInterval(x, W), W, bits);
   const e = expInterval(addRat(x, { num: tail.lambdaNum * tail.t, den: tail.lambdaDen }), W);
@@ -415,7 +455,7 @@ function squeezeAt(bits: number, x: Rational, tail: TailFactor | undefined, p: P
 }
 
 /** Interval (scale 2^bits) around A(j) from the exact product r(m+j). */
-function exactAt(bits: number, p: PoissonPlan, j: bigint, tail: TailFactor | undefined): Interval {
+function exactAt(bits: number, p: PoissonPlan, j: bigint, tail: TailDraw | undefined): Interval {
   const W = bits + 8 + bitLength(abs(j));
   let r = ratioInterval(p, j, W);
   if (tail !== undefined) {
@@ -458,37 +498,66 @@ function ratioExact(p: PoissonPlan, j: bigint): Rational {
 
 /**
  * Closed-form rational bounds lo ≤ ln r(m+j) ≤ hi, or undefined where they do not apply.
- * Right (j > 0): r = Π_{i=1..j} 1/(1+zᵢ), zᵢ = (i − f)/μ > 0, f = μ − m; with
- *   z − z²/2 ≤ ln(1+z) ≤ z:  −Σz ≤ ln r ≤ −Σz + Σz²/2.
- * Left (j < 0, J' = −j): r = Π_{i=0..J'−1} (1 − wᵢ), wᵢ = (f + i)/μ; if all wᵢ ≤ 1/2, with
- *   −w − w² ≤ ln(1−w) ≤ −w:  −Σw − Σw² ≤ ln r ≤ −Σw.
+ * Right (j > 0): r = Π_{i=1..j} 1/(1+zᵢ), zᵢ = (i − f)/μ > 0, f = μ − m. For every z ≥ 0,
+ *   z − z²/2 + z³/3 − z⁴/4 ≤ ln(1+z) ≤ z − z²/2 + z³/3
+ * (differentiate: the gaps have derivatives z⁴/(1+z) ≥ 0 and z³/(1+z) ≥ 0), so with Z_k = Σzᵢᵏ:
+ *   −(Z₁ − Z₂/2 + Z₃/3) ≤ ln r ≤ −(Z₁ − Z₂/2 + Z₃/3 − Z₄/4).
+ * Left (j < 0, n = −j): r = Π_{i=0..n−1} (1 − wᵢ), wᵢ = (f + i)/μ; if every wᵢ ≤ 1/2, then
+ *   −w − w²/2 − w³/3 − w⁴/2 ≤ ln(1−w) ≤ −w − w²/2 − w³/3
+ * (the Taylor tail Σ_{k≥4} wᵏ/k is ≥ 0 and ≤ (w⁴/4)/(1−w) ≤ w⁴/2), so with W_k = Σwᵢᵏ:
+ *   −(W₁ + W₂/2 + W₃/3 + W₄/2) ≤ ln r ≤ −(W₁ + W₂/2 + W₃/3).
+ * The power sums are closed-form (Faulhaber), so the bounds cost O(1); their gap is
+ * O(|j|⁵/μ⁴), i.e. O(μ^(−3/2)) for typical |j| ≈ √μ.
  */
 function logRatioBounds(p: PoissonPlan, j: bigint): { lo: Rational; hi: Rational } | undefined {
   const { a, b, m } = p;
-  const fb = a - m * b; // f·b
+  const fb = a - m * b; // f·b, with 0 ≤ f < 1
   if (j > 0n) {
-    // Σ(i − f) = j(j+1)/2 − j·f ;  Σ(i − f)² = j(j+1)(2j+1)/6 − f·j(j+1) + j·f².
-    // In units of 1/b: S1·b = b·j(j+1)/2 − j·fb ; S2·b² = b²·j(j+1)(2j+1)/6 − b·fb·j(j+1) + j·fb².
-    const s1b2 = b * j * (j + 1n) - 2n * j * fb; // 2·b·S1
-    const s2b26 = b * b * j * (j + 1n) * (2n * j + 1n) - 6n * b * fb * j * (j + 1n) + 6n * j * fb * fb; // 6·b²·S2
-    // Σz = S1/μ = S1·b/a ;  Σz² = S2·b²/a².
-    const sumZ = { num: s1b2, den: 2n * a }; // (2bS1)/(2a)
-    const sumZ2half = { num: s2b26, den: 12n * a * a }; // (6b²S2)/(6a²)/2
-    const lo = { num: -sumZ.num, den: sumZ.den };
-    const hi = addRat(lo, sumZ2half);
-    return { lo, hi: hi.num > 0n ? { num: 0n, den: 1n } : hi };
+    // zᵢ = (b·i' + (b − fb))/a for i' = 0..j−1.
+    const [t1, t2, t3, t4] = shiftedPowerSums(j, b, b - fb);
+    const a2 = a * a;
+    const a3 = a2 * a;
+    const a4 = a3 * a;
+    // P3 = Z₁ − Z₂/2 + Z₃/3 = (6a²T₁ − 3aT₂ + 2T₃)/(6a³); P4 = P3 − T₄/(4a⁴).
+    const p3 = { num: 6n * a2 * t1 - 3n * a * t2 + 2n * t3, den: 6n * a3 };
+    const p4 = addRat(p3, { num: -t4, den: 4n * a4 });
+    return { lo: negRat(p3), hi: negRat(p4) };
   }
   const n = -j;
   // All wᵢ ≤ 1/2 ⇔ 2(f + n − 1) ≤ μ ⇔ 2(fb + (n−1)b) ≤ a.
   if (2n * (fb + (n - 1n) * b) > a) return undefined;
-  // Σ(f+i) = n·f + n(n−1)/2 ; Σ(f+i)² = n·f² + f·n(n−1) + (n−1)n(2n−1)/6.
-  const w1b2 = 2n * n * fb + b * n * (n - 1n); // 2·b·Σ(f+i)
-  const w2b26 = 6n * n * fb * fb + 6n * b * fb * n * (n - 1n) + b * b * (n - 1n) * n * (2n * n - 1n); // 6·b²·Σ(f+i)²
-  const sumW = { num: w1b2, den: 2n * a };
-  const sumW2 = { num: w2b26, den: 6n * a * a };
-  const hi = { num: -sumW.num, den: sumW.den };
-  const lo = addRat(hi, { num: -sumW2.num, den: sumW2.den });
-  return { lo, hi };
+  // wᵢ = (b·i + fb)/a for i = 0..n−1.
+  const [t1, t2, t3, t4] = shiftedPowerSums(n, b, fb);
+  const a2 = a * a;
+  const a3 = a2 * a;
+  const a4 = a3 * a;
+  // Q3 = W₁ + W₂/2 + W₃/3 = (6a²T₁ + 3aT₂ + 2T₃)/(6a³); Q4 = Q3 + T₄/(2a⁴).
+  const q3 = { num: 6n * a2 * t1 + 3n * a * t2 + 2n * t3, den: 6n * a3 };
+  const q4 = addRat(q3, { num: t4, den: 2n * a4 });
+  return { lo: negRat(q4), hi: negRat(q3) };
+}
+
+/** [Σ_{i=0}^{n−1} (s·i + c)^k for k = 1..4], exactly, via the power sums Pₗ(n) = Σ_{i<n} iˡ. */
+function shiftedPowerSums(n: bigint, s: bigint, c: bigint): [bigint, bigint, bigint, bigint] {
+  const N = n - 1n; // Σ_{i=0}^{n−1} iˡ = Σ_{i=1}^{N} iˡ
+  const p0 = n;
+  const p1 = (N * (N + 1n)) / 2n;
+  const p2 = (N * (N + 1n) * (2n * N + 1n)) / 6n;
+  const p3 = p1 * p1;
+  const p4 = (N * (N + 1n) * (2n * N + 1n) * (3n * N * N + 3n * N - 1n)) / 30n;
+  const P = [p0, p1, p2, p3, p4];
+  const binom = [[1n], [1n, 1n], [1n, 2n, 1n], [1n, 3n, 3n, 1n], [1n, 4n, 6n, 4n, 1n]];
+  const out: bigint[] = [];
+  for (let k = 1; k <= 4; k++) {
+    let total = 0n;
+    for (let l = 0; l <= k; l++) total += binom[k]![l]! * s ** BigInt(l) * c ** BigInt(k - l) * P[l]!;
+    out.push(total);
+  }
+  return [out[0]!, out[1]!, out[2]!, out[3]!];
+}
+
+function negRat(x: Rational): Rational {
+  return { num: -x.num, den: x.den };
 }
 
 function addRat(x: Rational, y: Rational): Rational {

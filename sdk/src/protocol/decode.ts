@@ -109,14 +109,17 @@ export function decodeResult(query: Query, plan: SlotPlan, slots: BigUint64Array
       const sv = su + n * fp.lo;
       const nn = Number(n);
       if (a.op === 'sum') return { op: 'sum', element: a.element, n: nn, value: Number(sv) / fp.scale, exact: exactDecimal(sv, fp.scale) };
-      if (a.op === 'mean') return { op: 'mean', element: a.element, n: nn, value: nn === 0 ? null : Number(sv) / nn / fp.scale };
+      // With noise a count can come out zero or negative: no mean then.
+      if (a.op === 'mean') return { op: 'mean', element: a.element, n: nn, value: nn <= 0 ? null : Number(sv) / nn / fp.scale };
       if (nn < 2) return { op: a.op, element: a.element, n: nn, value: null };
       const su2 = powerSum(read, plan, a.element, 2);
       const sv2 = su2 + 2n * fp.lo * su + n * fp.lo * fp.lo;
       // Sample variance (n−1 denominator, as DuckDB's var_samp and R's var) from exact integers.
       const numerator = n * sv2 - sv * sv;
       const variance = Number(numerator) / (nn * (nn - 1)) / (fp.scale * fp.scale);
-      return { op: a.op, element: a.element, n: nn, value: a.op === 'variance' ? variance : Math.sqrt(variance) };
+      // Noisy sums can make the estimate negative; a variance is never below zero.
+      const clipped = Math.max(0, variance);
+      return { op: a.op, element: a.element, n: nn, value: a.op === 'variance' ? clipped : Math.sqrt(clipped) };
     });
     const excludedAt = suppressed.filter((s) => s.group === g).map((s) => ({ node: s.node, dataset: s.dataset }));
     groups.push({ key, count, excludedAt, aggregates });

@@ -26,7 +26,15 @@ export interface PlanInput {
   plainModulus: bigint;
   /** Slots per ciphertext (N). */
   slotCount: number;
+  /**
+   * Differential privacy on (spec/protocol.md §10): reserve `headroom` in every slot for the
+   * noise, and keep every sum in one slot (a limb released without noise would leak).
+   */
+  privacy?: { headroom: bigint };
 }
+
+/** Slot room reserved for noise when differential privacy is on (2^34 ≈ 1.7·10^10). */
+export const NOISE_HEADROOM = 1n << 34n;
 
 function bitLength(x: bigint): number {
   return x === 0n ? 0 : x.toString(2).length;
@@ -134,7 +142,7 @@ export function validateFilter(filter: Filter, byName: Map<string, DataElement>,
  */
 export function planQuery(query: Query, input: PlanInput): SlotPlan {
   const byName = new Map(input.elements.map((e) => [e.name, e]));
-  const half = (input.plainModulus - 1n) / 2n;
+  const half = (input.plainModulus - 1n) / 2n - (input.privacy?.headroom ?? 0n);
   if (input.rowBound > half) {
     throw new QueryValidationError('plan_overflow', `the datasets' declared row bound (${input.rowBound}) exceeds what one slot can count`, 'query.datasets');
   }
@@ -190,6 +198,9 @@ export function planQuery(query: Query, input: PlanInput): SlotPlan {
       if (input.rowBound * perRow <= half) {
         columns.push({ kind: 'power', element: name, power: power as 1 | 2, limb: 0, limbBits: 0 });
         continue;
+      }
+      if (input.privacy) {
+        throw new QueryValidationError('plan_overflow', `'${name}': with differential privacy on, Σ${power === 2 ? 'x²' : 'x'} must fit one slot; the datasets' declared rows are too many for its range`, 'query.aggregates');
       }
       // Largest k with rowBound · (2^k − 1) ≤ ⌊(t−1)/2⌋: every limb sum then stays in range.
       // k ≥ 1 always holds here, since rowBound ≤ ⌊(t−1)/2⌋ was checked above.

@@ -1,0 +1,49 @@
+/**
+ * Differential privacy end to end (issue 4 §2): with DP on, each node adds its Skellam share
+ * and the researcher sees the true statistic plus noise of the calibrated variance
+ * σ² = k·Δ²/(2ρ) — checked over many queries against the plaintext oracle (mean ≈ 0,
+ * variance within a χ² interval, no extreme tails); the cost is stated and spent.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Query } from '@veilgate/sdk';
+import { startTestSpace, type TestSpace } from '../support/space.ts';
+
+let t: TestSpace;
+beforeAll(async () => {
+  t = await startTestSpace({ patientsPerHospital: 300, differentialPrivacy: true, rateLimitPerMinute: 10_000 });
+});
+afterAll(async () => t?.close());
+
+it('counts carry zero-mean noise of the calibrated variance; the budget is spent per query', async () => {
+  const rho = 0.01;
+  const query: Query = { datasets: t.datasets, groupBy: [{ element: 'sex' }], aggregates: [{ op: 'count' }] };
+  const truth = new Map((await t.oracle.query('SELECT sex, count(*) AS n FROM pooled_t GROUP BY sex')).map((r) => [r.sex as string, Number(r.n)]));
+  const noise: number[] = [];
+  const before = await t.client.balance();
+  const runs = 40;
+  for (let i = 0; i < runs; i++) {
+    const outcome = await t.client.query(query, { keys: t.keys, identity: t.identity, rho });
+    expect(outcome.cost.rho).toBe(rho);
+    for (const g of outcome.groups) noise.push(g.count - truth.get(g.key.sex!)!);
+  }
+  // One column (count), Δ = 1: σ² = 1·1/(2ρ) = 50.
+  const sigma2 = 1 / (2 * rho);
+  const n = noise.length;
+  const mean = noise.reduce((a, b) => a + b, 0) / n;
+  const variance = noise.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  expect(Math.abs(mean)).toBeLessThan(5 * Math.sqrt(sigma2 / n));
+  // (n−1)s²/σ² ~ χ²(n−1): for n = 80 the 1e-4 and 1 − 1e-4 quantiles are ≈ 40 and ≈ 131.
+  expect(((n - 1) * variance) / sigma2).toBeGreaterThan(40);
+  expect(((n - 1) * variance) / sigma2).toBeLessThan(131);
+  expect(Math.max(...noise.map(Math.abs))).toBeLessThan(8 * Math.sqrt(sigma2));
+  expect(noise.some((x) => x !== 0)).toBe(true);
+  const after = await t.client.balance();
+  const spent = (b: typeof before) => b.grants.reduce((s, g) => s + g.spent, 0);
+  expect(spent(after) - spent(before)).toBeCloseTo(runs * rho * after.grants.length, 9);
+});
+
+it('an estimate states the (ε, δ) of a ρ before anything is spent', async () => {
+  const estimate = await t.client.estimate({ datasets: t.datasets, aggregates: [{ op: 'mean', element: 'bmi' }] }, { identity: t.identity, rho: 0.5 });
+  expect(estimate.epsilon).toBeGreaterThan(0.5);
+  expect(estimate.delta).toBe(1e-6);
+});
