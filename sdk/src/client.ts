@@ -206,6 +206,11 @@ export class VeilgateClient {
     return unwrap(await this.api.PUT('/v1/datasets/{datasetId}/price', { params: { path: { datasetId } }, body: { pricePerQuery } }));
   }
 
+  /** `PUT /v1/datasets/{id}/privacy` (operator): differential privacy on or off. */
+  async setPrivacy(datasetId: string, policy: S['PrivacyPolicy']): Promise<S['PrivacyPolicy']> {
+    return unwrap(await this.api.PUT('/v1/datasets/{datasetId}/privacy', { params: { path: { datasetId } }, body: policy }));
+  }
+
   /** `GET /v1/usage`: usage and charges per researcher, dataset and day. */
   async usage(period: { from?: string; to?: string } = {}): Promise<S['UsageReport']> {
     return unwrap(await this.api.GET('/v1/usage', { params: { query: { ...period, format: 'json' } } })) as S['UsageReport'];

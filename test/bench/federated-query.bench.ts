@@ -438,7 +438,9 @@ interface ScenarioResult {
   bytesPerNodePerCiphertext: number;
   groups: number;
   suppressedGroups: number;
-  countCheck: { compared: number; mismatches: string[] };
+  countCheck: CountCheck;
+  /** Whether the nodes added differential-privacy noise (--dp). */
+  differentialPrivacy: boolean;
   /** The same work in isolation, after the data space was closed. */
   breakdown?: {
     nodeSqlMs: Record<string, Summary>;
@@ -474,16 +476,33 @@ function timingFetch(): { fetch: typeof globalThis.fetch; last: { ms: number; bo
   return { fetch: wrapped, last };
 }
 
-function checkAgainstPlaintext(groups: GroupResult[], plain: Record<string, unknown>[]): { compared: number; mismatches: string[] } {
+interface CountCheck {
+  compared: number;
+  mismatches: string[];
+  /** With differential privacy on: the largest |federated − plaintext| count over the groups (noise, not an error). */
+  maxCountDeviation?: number;
+}
+
+/**
+ * Compares the decoded groups with the plaintext rows. Exact mode: every count, mean, stddev
+ * and histogram bin must match. With DP on, results are noisy by design: only the groups are
+ * checked, and the largest count deviation is reported.
+ */
+function checkAgainstPlaintext(groups: GroupResult[], plain: Record<string, unknown>[], exact: boolean): CountCheck {
   const byKey = new Map(plain.map((r) => [`${String(r.sex)}|${String(r.age_bucket)}`, r]));
   const mismatches: string[] = [];
   let compared = 0;
+  let maxCountDeviation = 0;
   for (const g of groups) {
     if (g.excludedAt.length > 0) continue;
     const key = `${g.key.sex}|${g.key.age}`;
     const row = byKey.get(key);
     const n = Number(row?.n ?? 0);
     compared++;
+    if (!exact) {
+      maxCountDeviation = Math.max(maxCountDeviation, Math.abs(g.count - n));
+      continue;
+    }
     if (g.count !== n) {
       mismatches.push(`${key}: federated count ${g.count}, plaintext ${n}`);
       continue;
@@ -504,7 +523,7 @@ function checkAgainstPlaintext(groups: GroupResult[], plain: Record<string, unkn
     }
   }
   for (const [key] of byKey) if (!groups.some((g) => `${g.key.sex}|${g.key.age}` === key)) mismatches.push(`${key}: missing from the federated result`);
-  return { compared, mismatches };
+  return exact ? { compared, mismatches } : { compared, mismatches, maxCountDeviation };
 }
 
 async function timeSql(run: () => Promise<unknown>, iterations: number, warmup = 2): Promise<Summary> {
@@ -519,16 +538,21 @@ async function timeSql(run: () => Promise<unknown>, iterations: number, warmup =
 
 /** Each node's aggregate statement on a fresh engine loaded like the node loads its own. */
 async function breakdownNodeSql(
-  hospitals: GeneratedHospital[], dataDir: string, query: Query, plan: SlotPlan, iterations: number,
+  hospitals: GeneratedHospital[], dataDir: string, query: Query, plan: SlotPlan, purpose: string, iterations: number,
 ): Promise<{ nodeSqlMs: Record<string, Summary>; nodeSqlConcurrentMs: Summary }> {
   const dictionary = loadDictionary();
   const engines: { id: string; engine: DatasetEngine; datasets: string[] }[] = [];
   try {
-    for (const h of hospitals) engines.push({ id: h.nodeId, engine: await openDatasets(h.datasets, dataDir, dictionary), datasets: h.datasets.map((d) => d.id) });
+    for (const h of hospitals) {
+      // The node loads all its datasets, but runs the statement only on those in the query.
+      const datasets = h.datasets.filter((d) => query.datasets.includes(d.id)).map((d) => d.id);
+      if (datasets.length) engines.push({ id: h.nodeId, engine: await openDatasets(h.datasets, dataDir, dictionary), datasets });
+    }
     const runNode = async (e: (typeof engines)[number]): Promise<void> => {
       for (const id of e.datasets) {
         const ds = e.engine.datasets.get(id)!;
-        const { sql, params } = compileAggregate(query, plan, ds.table);
+        // As the node compiles it (node/compute.ts), with the patient-consent exclusion.
+        const { sql, params } = compileAggregate(query, plan, ds.table, { dataset: id, purpose });
         await e.engine.query(sql, params);
       }
     };
@@ -555,7 +579,7 @@ function dataIsCached(dir: string, sc: Scenario): boolean {
 
 async function runScenario(
   sc: Scenario,
-  options: { runs: number; warmup: number; breakdown: boolean; profileRuns: number; keys: HeKeyPair },
+  options: { runs: number; warmup: number; breakdown: boolean; profileRuns: number; dp: boolean; keys: HeKeyPair },
 ): Promise<ScenarioResult> {
   const dir = resolve('.veilgate/bench', sc.name);
   log(`\n=== ${sc.name}: ${sc.note} — ${sc.hospitals} nodes × ${sc.patientsPerHospital.toLocaleString('en')} rows ===`);
@@ -568,7 +592,11 @@ async function runScenario(
   try {
     const dataCached = dataIsCached(dir, sc);
     const t0 = performance.now();
-    space = await startDataSpace({ dir, patientsPerHospital: sc.patientsPerHospital, hospitals: sc.hospitals, seed: SEED, port: 0 });
+    space = await startDataSpace({
+      dir, patientsPerHospital: sc.patientsPerHospital, hospitals: sc.hospitals, seed: SEED, port: 0,
+      // Exact results (checked against plaintext) unless --dp; no rate limit on the researcher.
+      differentialPrivacy: options.dp, rateLimitPerMinute: 1_000_000,
+    });
     const dataSpaceStartMs = performance.now() - t0;
     log(`data space up in ${ms(dataSpaceStartMs)} ms (${dataCached ? 'cached data' : 'data generated now'}: ${dir}/data)`);
 
@@ -597,11 +625,13 @@ async function runScenario(
     await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity);
     const catalog = await client.catalog();
     const query = benchQuery(catalog.datasets.filter((d) => d.queryable).map((d) => d.id));
+    const { purpose } = await client.tokensFor(query, identity);
     const sql = plaintextSql('pooled_t');
 
     // The plan of the query (the same for every run) is needed for the node-SQL baseline.
     const { plan } = await client.query(query, { keys: options.keys, identity });
-    const nodeSql = compileAggregate(query, plan, 'pooled_std');
+    // The nodes' statement, consent exclusion included (the pooled engine's withdrawal table is empty, as the nodes' are).
+    const nodeSql = compileAggregate(query, plan, 'pooled_std', { dataset: 'pooled', purpose });
     const engine = pooledEngine;
     const runNodeSql = (): Promise<Record<string, unknown>[]> => engine.query(nodeSql.sql, nodeSql.params);
     for (let i = 0; i < options.warmup; i++) {
@@ -642,7 +672,7 @@ async function runScenario(
     }
     if (!outcome) throw new Error('no runs');
 
-    const countCheck = checkAgainstPlaintext(outcome.groups, plainRows);
+    const countCheck = checkAgainstPlaintext(outcome.groups, plainRows, !options.dp);
     const nodeSqlTotal = nodeSqlRows.reduce((n, r) => n + Number(r.c0), 0);
     const plainTotal = plainRows.reduce((n, r) => n + Number(r.n), 0);
     if (nodeSqlTotal !== plainTotal) countCheck.mismatches.push(`node-SQL baseline counts ${nodeSqlTotal} rows, plaintext ${plainTotal}`);
@@ -683,12 +713,13 @@ async function runScenario(
       groups: outcome.groups.length,
       suppressedGroups: outcome.suppressed.length,
       countCheck,
+      differentialPrivacy: options.dp,
       peakRssBytes: 0,
       loadAverage: { before: loadBefore, after: NaN },
     };
     log(
       `federated p50 ${ms(federatedMs.p50)} / p95 ${ms(federatedMs.p95)} ms · plaintext p50 ${ms(plaintextMs.p50)} / p95 ${ms(plaintextMs.p95)} ms` +
-        ` · ratio ${result.ratioP50.toFixed(2)} · node SQL pooled p50 ${ms(nodeSqlPooledMs.p50)} ms (ratio ${result.ratioNodeSqlP50.toFixed(2)}) · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : `match (${countCheck.compared} groups)`}`,
+        ` · ratio ${result.ratioP50.toFixed(2)} · node SQL pooled p50 ${ms(nodeSqlPooledMs.p50)} ms (ratio ${result.ratioNodeSqlP50.toFixed(2)}) · ${kb(maxBytes)} per node · counts ${countCheck.mismatches.length ? 'MISMATCH' : countCheck.maxCountDeviation !== undefined ? `within ±${countCheck.maxCountDeviation} (DP noise, ${countCheck.compared} groups)` : `match (${countCheck.compared} groups)`}`,
     );
 
     if (options.profileRuns > 0) {
@@ -707,7 +738,7 @@ async function runScenario(
     pooledEngine = undefined;
     if (options.breakdown) {
       const iterations = Math.min(options.runs, 10);
-      const nodeSql = await breakdownNodeSql(hospitals, dataDir, query, outcome.plan, iterations);
+      const nodeSql = await breakdownNodeSql(hospitals, dataDir, query, outcome.plan, purpose, iterations);
       const plaintextSqlMs = await timeSql(() => oracle!.query(sql), iterations);
       result.breakdown = { ...nodeSql, plaintextSqlMs };
       const per = Object.values(nodeSql.nodeSqlMs).map((s) => s.p50);
@@ -766,13 +797,15 @@ async function main(): Promise<void> {
       'no-profile': { type: 'boolean', default: false },
       'wait-idle': { type: 'string', default: '120' },
       retries: { type: 'string', default: '1' },
+      dp: { type: 'boolean', default: false },
       out: { type: 'string', default: '.veilgate/bench/results.json' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   const all = [...SCENARIOS, ...EXTRA_SCENARIOS];
   if (values.help) {
-    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--no-profile] [--wait-idle SECONDS (0 = off)] [--retries N] [--out file]');
+    log('npm run bench -- [--scenarios a,b] [--quick] [--runs N] [--warmup N] [--no-breakdown] [--no-profile] [--wait-idle SECONDS (0 = off)] [--retries N] [--dp] [--out file]');
+    log('--dp: nodes add differential-privacy noise (the data space default); results are then compared loosely. Default: DP off, exact check.');
     log(`scenarios: ${all.map((s) => `${s.name} (${s.note})`).join(', ')}`);
     return;
   }
@@ -821,7 +854,7 @@ async function main(): Promise<void> {
           const wait = await waitForQuietMachine(waitIdleS * 1000);
           if (!wait.quiet) console.warn(`WARNING: the machine stayed busy for ${waitIdleS} s; running ${sc.name} anyway`);
         }
-        const r = await runScenario(sc, { runs, warmup, breakdown: !values['no-breakdown'], profileRuns, keys });
+        const r = await runScenario(sc, { runs, warmup, breakdown: !values['no-breakdown'], profileRuns, dp: values.dp!, keys });
         r.attempt = attempt + 1;
         if (!best || foreignOf(r) < foreignOf(best)) best = r;
         if (foreignOf(best) <= 0.1) break;
@@ -845,7 +878,7 @@ async function main(): Promise<void> {
         ms(r.federatedMs.p50), ms(r.federatedMs.p95), ms(r.plaintextMs.p50), ms(r.plaintextMs.p95), r.ratioP50.toFixed(2), ms(r.nodeSqlPooledMs.p50), r.ratioNodeSqlP50.toFixed(2),
         ms(r.hub.totalMs.p50), ms(r.hub.fanOutMs.p50), ms(r.hub.combineMs.p50), ms(r.clientMs.p50),
         kb(Math.max(...Object.values(r.bytesPerNode))), kb(r.bytesPerNodePerCiphertext),
-        r.countCheck.mismatches.length ? `${r.countCheck.mismatches.length} MISMATCH` : 'ok',
+        r.countCheck.mismatches.length ? `${r.countCheck.mismatches.length} MISMATCH` : r.countCheck.maxCountDeviation !== undefined ? `DP ±${r.countCheck.maxCountDeviation}` : 'exact',
       ]),
     ),
   );

@@ -71,6 +71,16 @@ it('keys rotate adds a key to the node', async () => {
   expect(r.out).toMatch(/new consent-token key \S+; published keys: \S+, \S+/);
 });
 
+it('metering: balance, usage as CSV, an admin top-up, an operator price', async () => {
+  expect((await veilgate('balance')).out).toMatch(/^credits \d+/);
+  const csv = await veilgate('usage', '--format', 'csv');
+  expect(csv.out.split('\r\n')[0]).toBe('day,researcher,dataset,node,queries,completed,failed,credits,rho');
+  const me = JSON.parse((await veilgate('usage', '--format', 'json')).out) as { rows: { researcher: string }[] };
+  const account = me.rows[0]!.researcher;
+  expect((await veilgate('credits', 'top-up', '--account', account, '--amount', '5')).out).toMatch(new RegExp(`^${account}: \\d+`));
+  expect((await veilgate('price', '--dataset', 'hosp-a.cardiometabolic', '--price', '3', '--api-key', t.space.accounts.operators['hosp-a']![0]!)).out).toMatch(/3 credits per query/);
+});
+
 it('usage errors exit with status 2 and say what is missing', async () => {
   const r = await veilgate('request', '--datasets', 'x');
   expect(r.code).toBe(2);

@@ -5,7 +5,7 @@
  * variance within a χ² interval, no extreme tails); the cost is stated and spent.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Query } from '@veilgate/sdk';
+import { VeilgateClient, type Query } from '@veilgate/sdk';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
 let t: TestSpace;
@@ -46,4 +46,19 @@ it('an estimate states the (ε, δ) of a ρ before anything is spent', async () 
   const estimate = await t.client.estimate({ datasets: t.datasets, aggregates: [{ op: 'mean', element: 'bmi' }] }, { identity: t.identity, rho: 0.5 });
   expect(estimate.epsilon).toBeGreaterThan(0.5);
   expect(estimate.delta).toBe(1e-6);
+});
+
+it("an operator switches differential privacy off for their dataset: exact results, no budget spent", async () => {
+  const operator = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.operators['hosp-a']![0]! });
+  const other = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.operators['hosp-b']![0]! });
+  await expect(other.setPrivacy('hosp-a.cardiometabolic', { differentialPrivacy: false })).rejects.toMatchObject({ code: 'forbidden' });
+  expect(await operator.setPrivacy('hosp-a.cardiometabolic', { differentialPrivacy: false })).toEqual({ differentialPrivacy: false });
+  expect((await t.client.catalog({ refresh: true })).datasets.find((d) => d.id === 'hosp-a.cardiometabolic')!.differentialPrivacy).toBe(false);
+  const query: Query = { datasets: ['hosp-a.cardiometabolic'], aggregates: [{ op: 'count' }] };
+  const outcome = await t.client.query(query, { keys: t.keys, identity: t.identity });
+  expect(outcome.cost.rho).toBe(0);
+  const [truth] = await t.oracle.query(`SELECT count(*) AS n FROM pooled_t WHERE hospital = 'hosp-a'`);
+  expect(outcome.groups[0]!.count).toBe(Number(truth!.n));
+  await operator.setPrivacy('hosp-a.cardiometabolic', { differentialPrivacy: true, defaultRho: 0.2 });
+  expect((await t.client.query(query, { keys: t.keys, identity: t.identity })).cost.rho).toBe(0.2);
 });

@@ -93,13 +93,23 @@ function rewrite(node: string, edit: (h: any, cts: Uint8Array[]) => void, resign
 }
 
 describe('a node that fails during the fan-out', () => {
-  const cases: [string, { node: string; faults: () => ProxyFaults; timeoutMs?: number; before?: (p: { close(): Promise<void> }) => Promise<void>; want: { status: number; code: string } }][] = [
+  const cases: [string, { node: string; faults: () => ProxyFaults; timeoutMs?: number; warm?: boolean; before?: (p: { close(): Promise<void> }) => Promise<void>; want: { status: number; code: string } }][] = [
     ['is down', { node: 'hosp-c', faults: () => ({}), before: (proxy) => proxy.close(), want: { status: 502, code: 'node_unavailable' } }],
     ['is slower than the timeout', { node: 'hosp-b', faults: () => ({ delayMs: 6_000 }), timeoutMs: 2_000, want: { status: 504, code: 'node_timeout' } }],
     ['sends a ciphertext altered in transit', { node: 'hosp-a', faults: () => ({ mutate: rewrite('hosp-a', (_h, cts) => { cts[0]![1000]! ^= 1; }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
     ['sends a forged signature', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.signature = signMessage(nodeSecrets['hosp-a']!, contributionDigest(h)); }, false) }), want: { status: 502, code: 'node_signature_invalid' } }],
     ['claims another node\'s identity', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (h) => { h.node = 'hosp-a'; }, true) }), want: { status: 502, code: 'node_signature_invalid' } }],
     ['signs a ciphertext that is not valid SEAL', { node: 'hosp-c', faults: () => ({ mutate: rewrite('hosp-c', (_h, cts) => { cts[0]!.fill(0xff, 200, 4000); }, true) }), want: { status: 502, code: 'node_ciphertext_invalid' } }],
+    ['tries to contribute twice in one answer', { node: 'hosp-b', faults: () => ({ mutate: rewrite('hosp-b', (_h, cts) => { cts.push(cts[0]!.slice()); }, true) }), want: { status: 502, code: 'node_signature_invalid' } }],
+    ['replays a contribution it made for an earlier query', {
+      node: 'hosp-a',
+      faults: () => {
+        let first: Uint8Array | undefined;
+        return { mutate: (envelope: Uint8Array) => (first ??= envelope) };
+      },
+      warm: true,
+      want: { status: 502, code: 'node_signature_invalid' },
+    }],
     ['answers with garbage', { node: 'hosp-a', faults: () => ({ mutate: () => new TextEncoder().encode('<html>oops</html>') }), want: { status: 502, code: 'node_error' } }],
   ];
 
@@ -107,6 +117,7 @@ describe('a node that fails during the fan-out', () => {
     const hub = await hubWithFaultyNode(c.node, c.faults(), c.timeoutMs);
     try {
       await hub.client.catalog(); // the catalog is gathered while the node still answers
+      if (c.warm) await hub.client.query({ datasets: t.datasets, aggregates: [{ op: 'count' }] }, { keys: t.keys, identity: t.identity });
       if (c.before) {
         // A node that goes down later: the hub has already met it (catalog, keys, a query).
         await hub.client.query({ datasets: t.datasets, aggregates: [{ op: 'count' }] }, { keys: t.keys, identity: t.identity });

@@ -35,6 +35,7 @@ export type HubEvent = Base &
       }
     | { type: 'credits.topped_up'; account: string; accountIndex: number; amount: number; admin: string; adminIndex: number }
     | { type: 'price.set'; dataset: string; node: string; pricePerQuery: number; operator: string; operatorIndex: number }
+    | { type: 'privacy.set'; dataset: string; node: string; differentialPrivacy: boolean; defaultRho?: number; operator: string; operatorIndex: number }
     | {
         type: 'query.completed'; queryId: string; acceptedIndex: number; resultSha256: string;
         contributions: { node: string; datasets: string[]; ciphertextSha256: string[]; signature: string }[];

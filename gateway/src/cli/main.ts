@@ -10,6 +10,7 @@ import { runKeys } from './commands/keys.ts';
 import { runQueryCommand } from './commands/query.ts';
 import { runAccounts } from './commands/accounts.ts';
 import { runAudit } from './commands/audit.ts';
+import { runBalance, runCredits, runDatasetSetting, runUsage } from './commands/metering.ts';
 import { runConsent, runDecision, runGrants, runIdentity, runRequest, runRequests } from './commands/access.ts';
 import { UsageError } from './usage.ts';
 
@@ -34,6 +35,11 @@ usage:
   veilgate revoke ID --reason TEXT (operators) — refused from the next query on
   veilgate consent import --dataset ID --file consent.csv
                                    (operators) subject,purpose,status,recorded_at
+  veilgate balance                 credits and each grant's privacy budget (researchers)
+  veilgate credits top-up --account ID --amount N      (admins)
+  veilgate price --dataset ID --price N                (operators) credits per query
+  veilgate privacy --dataset ID (--on [--rho R] | --off) (operators) differential privacy
+  veilgate usage [--from D] [--to D] [--format table|csv|json] [--role researcher|admin|auditor]
   veilgate keys rotate --node-config FILE
                                    add a new consent-token signing key to a node (old tokens keep verifying)
   veilgate query (--file Q.json | --json '{…}') --key FILE --identity FILE [--purpose DUO:…] [--hub URL] [--api-key KEY] [--format table|json]
@@ -60,6 +66,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   revoke: (args) => runDecision('revoke', args),
   grants: runGrants,
   consent: runConsent,
+  balance: runBalance,
+  credits: runCredits,
+  price: (args) => runDatasetSetting('price', args),
+  privacy: (args) => runDatasetSetting('privacy', args),
+  usage: runUsage,
 };
 
 const [command, ...rest] = process.argv.slice(2);

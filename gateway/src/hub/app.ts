@@ -123,7 +123,9 @@ export function createHubApp(deps: HubDeps): HubApp {
     hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,
     fanOutTimeoutMs: deps.fanOutTimeoutMs ?? 30_000, log, onLogged: () => witnessing.kick(), jwks, seenDpop, rateLimit,
   });
-  mountMeteringRoutes(app, security, { store: deps.store, catalog, estimate: (account, body) => estimateQuery(queryDeps(), account, body) });
+  mountMeteringRoutes(app, security, {
+    store: deps.store, catalog, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, estimate: (account, body) => estimateQuery(queryDeps(), account, body),
+  });
   mountAccessRoutes(app, security, {
     store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, hubSigningKey: deps.signingKey, onLogged: () => witnessing.kick(),
   });

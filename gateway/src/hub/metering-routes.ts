@@ -9,7 +9,8 @@ import { mountOperation, type SecurityHandlers } from '../http/openapi.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { fromMilli, researcherAccount, toMilli } from '../store/sqlite-ledger.ts';
 import { accountOf, requireRole } from './accounts.ts';
-import type { CatalogSource } from './catalog.ts';
+import type { CatalogSource, NodeRegistration } from './catalog.ts';
+import { callNode } from './node-call.ts';
 
 type S = components['schemas'];
 
@@ -41,7 +42,10 @@ function cell(v: string | number): string {
 export function mountMeteringRoutes(
   router: Router,
   security: SecurityHandlers,
-  deps: { store: StateStore; catalog: CatalogSource; estimate: (account: ReturnType<typeof accountOf>, body: S['QueryRequest']) => Promise<S['QueryCost']> },
+  deps: {
+    store: StateStore; catalog: CatalogSource; nodes: () => NodeRegistration[]; hubSigningKey: string;
+    estimate: (account: ReturnType<typeof accountOf>, body: S['QueryRequest']) => Promise<S['QueryCost']>;
+  },
 ): void {
   mountOperation(router, 'estimateQuery', security, requireRole('researcher'), async (req, res) => {
     res.json(await deps.estimate(accountOf(res), req.body as S['QueryRequest']));
@@ -67,6 +71,19 @@ export function mountMeteringRoutes(
     const price = (req.body as { pricePerQuery: number }).pricePerQuery;
     await deps.store.setDatasetPrice(id, dataset.node, toMilli(price), operator.id);
     res.json({ dataset: id, pricePerQuery: fromMilli(toMilli(price)) });
+  });
+  mountOperation(router, 'setDatasetPrivacy', security, requireRole('operator'), async (req, res) => {
+    const id = req.params.datasetId as string;
+    const dataset = (await deps.catalog.get()).datasets.get(id);
+    if (!dataset) throw new GatewayError('not_found', `datasetId: no dataset ${id}`, { field: 'datasetId' });
+    const operator = accountOf(res);
+    if (dataset.node !== operator.node) throw new GatewayError('forbidden', `operators of ${operator.node ?? 'no institution'} cannot change the privacy of ${id}`);
+    const policy = req.body as S['PrivacyPolicy'];
+    const node = deps.nodes().find((n) => n.id === dataset.node)!;
+    await callNode(node, '/v1/policies', deps.hubSigningKey, { dataset: id, policy, issuedAt: Date.now() });
+    await deps.store.recordPrivacyPolicy({ dataset: id, node: node.id, operator: operator.id, ...policy });
+    await deps.catalog.get({ refresh: true });
+    res.json(policy);
   });
   mountOperation(router, 'getUsage', security, async (req, res) => {
     const account = accountOf(res);

@@ -13,7 +13,7 @@ import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import { jsonBody } from '../http/json-body.ts';
-import type { DatasetEngine } from '../datasets/duckdb-dataset.ts';
+import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
 import { roundTwoFigures } from '../datasets/duckdb-dataset.ts';
 import { publicKeyOf } from '../crypto/ed25519.ts';
 import { computeContribution } from './compute.ts';
@@ -42,8 +42,17 @@ export interface NodeDeps {
   log?: (line: string) => void;
 }
 
+/** A dataset's differential-privacy policy: the operator's override, else its configuration (on by default). */
+export function privacyOf(deps: Pick<NodeDeps, 'state'>, d: LoadedDataset): { enabled: boolean; defaultRho: number } {
+  const override = deps.state.policy(d.config.id);
+  return {
+    enabled: override?.differentialPrivacy ?? d.config.differentialPrivacy?.enabled ?? true,
+    defaultRho: override?.defaultRho ?? d.config.differentialPrivacy?.defaultRho ?? 0.5,
+  };
+}
+
 /** The catalog entries of a node's datasets: metadata only, counts rounded. */
-export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'engine'>): DatasetSummary[] {
+export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'engine' | 'state'>): DatasetSummary[] {
   return [...deps.engine.datasets.values()].map((d) => ({
     id: d.config.id,
     node: deps.id,
@@ -58,8 +67,8 @@ export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'e
     queryable: d.classification !== 'core',
     pricePerQuery: d.config.pricePerQuery ?? 0,
     requiredApprovals: d.requiredApprovals,
-    differentialPrivacy: d.config.differentialPrivacy?.enabled ?? true,
-    defaultRho: d.config.differentialPrivacy?.defaultRho ?? 0.5,
+    differentialPrivacy: privacyOf(deps, d).enabled,
+    defaultRho: privacyOf(deps, d).defaultRho,
     minSubsetSize: d.config.minSubsetSize ?? 3,
     maxLevelsRatio: d.config.maxLevelsRatio ?? 0.33,
   }));
@@ -99,7 +108,10 @@ export function createNodeApp(deps: NodeDeps): Express {
     // bound to the key of the researcher's DPoP proof.
     const admitted = await admitComputation(gate, revoked, body);
     const { envelope, claims } = await computeContribution(
-      { nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log, maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey },
+      {
+        nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log,
+        maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey, differentialPrivacy: (d) => privacyOf(deps, d).enabled,
+      },
       body,
       { purpose: admitted.purpose },
     );
@@ -131,6 +143,13 @@ export function createNodeApp(deps: NodeDeps): Express {
     deps.state.record(auditEvent<NodeEvent>({ type: 'token.revoked', requestId: body.requestId, jti: body.jti }));
     log(`revoked consent token jti=${body.jti}`);
     res.status(204).end();
+  });
+  mountOperation(app, 'applyPrivacyPolicy', hubSignature, (req, res) => {
+    const body = req.body as { dataset: string; policy: { differentialPrivacy: boolean; defaultRho?: number } };
+    if (!deps.engine.datasets.has(body.dataset)) throw new GatewayError('not_found', `dataset: this node holds no dataset ${body.dataset}`, { field: 'dataset' });
+    deps.state.setPolicy(body.dataset, body.policy);
+    log(`privacy policy of ${body.dataset}: differential privacy ${body.policy.differentialPrivacy ? 'on' : 'OFF'}`);
+    res.json(body.policy);
   });
   mountOperation(app, 'applyPatientConsent', hubSignature, async (req, res) => {
     const body = req.body as components['schemas']['ConsentRecords'];

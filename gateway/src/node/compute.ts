@@ -26,6 +26,8 @@ export interface ComputeContext {
   /** The node's X25519 mask key (secret) and its public half (base64url). */
   maskSecret: Uint8Array;
   maskKey: string;
+  /** Whether differential privacy is on for a dataset (operator override or configuration). */
+  differentialPrivacy: (dataset: LoadedDataset) => boolean;
 }
 
 function applyMasks(ctx: ComputeContext, request: ComputeRequestBody, slots: BigUint64Array[], t: bigint): BigUint64Array[] {
@@ -69,7 +71,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     throw new GatewayError('row_bound_exceeded', `plan.rowBound is below this node's declared rows for the datasets`, { field: 'plan.rowBound' });
   }
   // DESIGN §6: differential privacy is on unless every dataset's operator switched it off.
-  const dp = datasets.some((d) => d.config.differentialPrivacy?.enabled ?? true);
+  const dp = datasets.some((d) => ctx.differentialPrivacy(d));
   if (dp && !(request.rho > 0)) {
     throw new GatewayError('invalid_request', 'rho: differential privacy is on for these datasets; the query must spend privacy budget', { field: 'rho' });
   }

@@ -20,6 +20,9 @@ export interface NodeState {
   lastWitnessed(origin: string): WitnessedHead | undefined;
   /** Records a co-signed head together with its `witness.cosigned` event. */
   recordWitnessed(origin: string, head: WitnessedHead, event: NodeEvent): void;
+  /** An operator's privacy policy for a dataset, overriding its configuration. */
+  policy(dataset: string): { differentialPrivacy: boolean; defaultRho?: number } | undefined;
+  setPolicy(dataset: string, policy: { differentialPrivacy: boolean; defaultRho?: number }): void;
   /** The persisted consent-token key set (JSON), if any. */
   loadKeys(): string | undefined;
   saveKeys(json: string): void;
@@ -38,7 +41,10 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
   const db = new DatabaseSync(path);
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
     CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+  const getPolicy = db.prepare('SELECT json FROM dataset_policies WHERE dataset = ?');
+  const putPolicy = db.prepare('INSERT OR REPLACE INTO dataset_policies (dataset, json, updated_at) VALUES (?, ?, ?)');
   const getKeys = db.prepare('SELECT json FROM token_keys WHERE id = 1');
   const putKeys = db.prepare('INSERT OR REPLACE INTO token_keys (id, json, updated_at) VALUES (1, ?, ?)');
   const signed = openSignedLog(db, { table: 'nodelog', ...log });
@@ -68,6 +74,11 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
         signed.appendSync(event);
       });
     },
+    policy: (dataset) => {
+      const r = getPolicy.get(dataset) as { json: string } | undefined;
+      return r && (JSON.parse(r.json) as { differentialPrivacy: boolean; defaultRho?: number });
+    },
+    setPolicy: (dataset, policy) => void putPolicy.run(dataset, JSON.stringify(policy), new Date().toISOString()),
     loadKeys: () => (getKeys.get() as { json: string } | undefined)?.json,
     saveKeys: (json) => void putKeys.run(json, new Date().toISOString()),
     db,

@@ -114,6 +114,12 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
         return ledger.balance(researcherAccount(researcher));
       });
     },
+    async recordPrivacyPolicy(e) {
+      return transaction(() => {
+        const op = toAccount(q.accountById.get(e.operator) as Row);
+        return audit.appendSync(auditEvent<HubEvent>({ type: 'privacy.set', ...e, operatorIndex: op.logIndex }));
+      });
+    },
     async setDatasetPrice(dataset, node, milli, operator) {
       transaction(() => {
         const op = toAccount(q.accountById.get(operator) as Row);

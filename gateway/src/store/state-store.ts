@@ -142,6 +142,8 @@ export interface StateStore extends AccessStore {
   topUpCredits(researcher: string, milli: number, admin: string): Promise<number>;
   /** Sets a dataset's price (operator), in millicredits per query. */
   setDatasetPrice(dataset: string, node: string, milli: number, operator: string): Promise<void>;
+  /** Records an operator's privacy policy change (the node applies it). */
+  recordPrivacyPolicy(e: { dataset: string; node: string; operator: string; differentialPrivacy: boolean; defaultRho?: number }): Promise<number>;
   /** The ledger, for reads. */
   ledger: Pick<Ledger, 'balance' | 'budget' | 'price' | 'usage' | 'total'>;
   /** Records a consent import relayed to a node. */

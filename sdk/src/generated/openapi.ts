@@ -588,6 +588,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/datasets/{datasetId}/privacy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description An operator switches differential privacy on or off for one of their institution's datasets (relayed to the node, which applies it from the next query). */
+        put: operations["setDatasetPrivacy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Hub → node. An operator's privacy policy for one of the node's datasets. */
+        post: operations["applyPrivacyPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1153,6 +1187,10 @@ export interface components {
             imported: number;
             /** @description Subjects with at least one withdrawal in force. */
             withdrawnSubjects: number;
+        };
+        PrivacyPolicy: {
+            differentialPrivacy: boolean;
+            defaultRho?: number;
         };
         QueryCost: {
             /** @description zCDP cost charged to each grant the query runs under (0 when no dataset has differential privacy on). */
@@ -2194,6 +2232,68 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    setDatasetPrivacy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: components["schemas"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrivacyPolicy"];
+            };
+        };
+        responses: {
+            /** @description The dataset's policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    applyPrivacyPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    dataset: components["schemas"]["DatasetId"];
+                    policy: components["schemas"]["PrivacyPolicy"];
+                    issuedAt: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Applied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrivacyPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
 }

@@ -5,7 +5,7 @@
  * homomorphic SUM then carries the calibrated total noise. Floating-point noise is unsafe
  * here (Mironov 2012: the low-order bits of a float sample leak the input), so every sampler
  * below is EXACT: it uses only BigInt integer and rational arithmetic and uniform integers
- * drawn by rejection from a byte source. No `Math.random`, no `Math.exp`, no float anywhere
+ * drawn by rejection from a byte source. No float randomness, no float exp or log, no float anywhere
  * on the sampling path.
  *
  * References:
@@ -219,7 +219,7 @@ export function sampleDiscreteGaussian(sigma2Num: bigint, sigma2Den: bigint, rng
  * when U falls in their gap, with probability O(μ^(−3/2)), from the O(√μ) exact product.
  *
  * The classic exact alternative (Duchon & Duvignau 2016's Poisson(1) sampler summed ⌊μ⌋
- * times, plus a binomial thinning, as in AKL21's exact-Skellam reference code) costs O(μ) per
+ * times, plus a binomial thinning, as in public exact-Skellam reference code) costs O(μ) per
  * draw, which is unusable for the variances that sums of fixed-point values need.
  *
  * @example

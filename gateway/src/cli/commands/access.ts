@@ -42,7 +42,7 @@ export async function runRequest(args: string[]): Promise<void> {
   const { values } = parseCommand(args, {
     ...connection, datasets: { type: 'string' }, elements: { type: 'string' }, operations: { type: 'string', default: 'count,sum,mean,variance,stddev,histogram' },
     purpose: { type: 'string', default: 'DUO:0000006' }, justification: { type: 'string' }, days: { type: 'string', default: '30' },
-    budget: { type: 'string', default: '1' }, quota: { type: 'string', default: '100' }, identity: { type: 'string' },
+    budget: { type: 'string', default: '10' }, quota: { type: 'string', default: '100' }, identity: { type: 'string' },
   });
   if (!values.identity) throw new UsageError('--identity FILE is required (veilgate identity generate)');
   if (!values.justification) throw new UsageError('--justification is required');
