@@ -52,3 +52,4 @@ export { generateMaskKeyPair, maskPublicKey, x25519SharedSecret } from './privac
 export type { MaskKeyPair } from './privacy/x25519-keys.ts';
 export { createRandom, distributedNoiseShare, sampleDiscreteGaussian, sampleSkellam, samplePoisson, sampleBernoulliExp, sampleDiscreteLaplace } from './privacy/noise.ts';
 export type { ExactRandom, NoiseMechanism, NoiseShareOptions, Rational } from './privacy/noise.ts';
+export { rhoGaussian, rhoSkellam, rhoDistributedDiscreteGaussian, rhoToEpsDelta, epsDeltaToRho, varianceForRho, composeRho, mechanismVarianceForRho, rationalAtLeast } from './privacy/accounting.ts';

@@ -4,7 +4,7 @@
  * every grant the query runs under when any of its datasets has differential privacy on,
  * shown also as (ε, δ) (Bun & Steinke 2016, Prop. 1.3: ε = ρ + 2√(ρ ln 1/δ)).
  */
-import type { DatasetSummary, components } from '@veilgate/sdk';
+import { rhoToEpsDelta, type DatasetSummary, type components } from '@veilgate/sdk';
 import type { StateStore } from '../store/state-store.ts';
 import { fromMilli, researcherAccount, toMilli, type Charge } from '../store/sqlite-ledger.ts';
 import type { AdmittedToken } from './query-admission.ts';
@@ -37,7 +37,7 @@ export function priceQuery(store: StateStore, datasets: DatasetSummary[], tokens
 export function costOf(store: StateStore, researcher: string, charge: Charge, when: 'estimate' | 'after'): QueryCost {
   const credits = charge.lines.reduce((n, l) => n + l.amount, 0);
   const balance = store.ledger.balance(researcherAccount(researcher));
-  const epsilon = charge.rho === 0 ? 0 : charge.rho + 2 * Math.sqrt(charge.rho * Math.log(1 / REPORT_DELTA));
+  const epsilon = charge.rho === 0 ? 0 : rhoToEpsDelta(charge.rho, REPORT_DELTA);
   return {
     rho: charge.rho,
     epsilon,

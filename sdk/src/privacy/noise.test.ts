@@ -21,6 +21,7 @@ import {
   sampleDiscreteLaplace,
   samplePoisson,
   sampleSkellam,
+  poissonInternals,
 } from './noise.ts';
 import type { ByteSource, ExactRandom, Rational } from './noise.ts';
 
@@ -31,7 +32,7 @@ function seededSource(seed: string): ByteSource {
   input.set(seedBytes);
   const view = new DataView(input.buffer);
   let counter = 0n;
-  let block = new Uint8Array(0);
+  let block: Uint8Array = new Uint8Array(0);
   let pos = 0;
   return (out) => {
     for (let i = 0; i < out.length; i++) {
@@ -353,6 +354,110 @@ describe('samplePoisson (exact rejection sampler)', () => {
     expect(samplePoisson(0n, 3n, rng)).toBe(0n);
     expect(() => samplePoisson(-1n, 3n, rng)).toThrow(RangeError);
     expect(() => samplePoisson(1n, 0n, rng)).toThrow(RangeError);
+  });
+});
+
+describe('Poisson internals: squeeze bounds and the exact acceptance test', () => {
+  const toFloat = (x: Rational): number => {
+    // Scale both to ≤ 2^900 before converting, so that huge numerators stay finite.
+    const shift = BigInt(Math.max(0, Math.max(x.num.toString(2).length, x.den.toString(2).length) - 900));
+    return Number(x.num >> shift) / Number(x.den >> shift);
+  };
+  /** ln r(m+j) = ln(P[m+j]/P[m]) in float64, as a sum of logs. */
+  const logRatio = (mu: number, m: number, j: number): number => {
+    let s = 0;
+    if (j > 0) for (let i = 1; i <= j; i++) s -= Math.log1p((m + i - mu) / mu);
+    else for (let i = 0; i < -j; i++) s += Math.log1p(-(mu - m + i) / mu);
+    return s;
+  };
+
+  it.each([
+    ['130', 130n, 1n],
+    ['1000/3', 1000n, 3n],
+    ['5000', 5000n, 1n],
+    ['(3·10⁶+1)/3', 3_000_001n, 3n],
+  ])('μ = %s: lo ≤ ln r(m+j) ≤ hi over the box and both tails, with a gap O(|j|⁵/μ⁴)', (_label, num, den) => {
+    const mu = Number(num) / Number(den);
+    const p = poissonInternals.plan(num, den);
+    const m = Number(p.m);
+    const root = Math.sqrt(mu);
+    for (let j = -Math.floor(Math.min(m * 0.45, 8 * root)); j <= Math.ceil(6 * root); j += Math.max(1, Math.floor(root / 10))) {
+      const bounds = poissonInternals.logRatioBounds(p, BigInt(j));
+      if (j < 0 && 2 * (mu - m + (-j - 1)) > mu) {
+        expect(bounds).toBeUndefined();
+        continue;
+      }
+      expect(bounds).toBeDefined();
+      const lo = toFloat(bounds!.lo);
+      const hi = toFloat(bounds!.hi);
+      const exact = logRatio(mu, m, j);
+      const slack = 1e-12 * Math.max(1, Math.abs(exact));
+      expect(lo).toBeLessThanOrEqual(exact + slack);
+      expect(hi).toBeGreaterThanOrEqual(exact - slack);
+      // Gap: Σz⁴/4 (right) or Σw⁴/2 (left), each term ≤ (|j|/μ)⁴ up to the offset f < 1.
+      const k = Math.abs(j) + 1;
+      expect(hi - lo).toBeLessThanOrEqual(k * (k / mu) ** 4 + slack);
+    }
+  });
+
+  it('encloses e^x and e^x − 1 in rigorous, tight intervals', () => {
+    const bits = 60;
+    const scale = 2 ** bits;
+    const xs: [bigint, bigint][] = [
+      [-50n, 1n],
+      [-7n, 3n],
+      [-1n, 3n],
+      [1n, 1_000_000n],
+      [1n, 2n],
+      [7n, 3n],
+      [30n, 1n],
+    ];
+    for (const [num, den] of xs) {
+      const x = Number(num) / Number(den);
+      const e = poissonInternals.exp({ num, den }, bits);
+      const value = Math.exp(x) * scale;
+      expect(Number(e.lo)).toBeLessThanOrEqual(value * (1 + 1e-15));
+      expect(Number(e.hi)).toBeGreaterThanOrEqual(value * (1 - 1e-15));
+      expect(Number(e.hi! - e.lo)).toBeLessThanOrEqual(value * 2 ** -50 + 4);
+      if (x > 0) {
+        const m = poissonInternals.expm1({ num, den }, bits);
+        const v = Math.expm1(x) * scale;
+        expect(Number(m.lo)).toBeLessThanOrEqual(v * (1 + 1e-15));
+        expect(Number(m.hi)).toBeGreaterThanOrEqual(v * (1 - 1e-15));
+        expect(Number(m.hi! - m.lo)).toBeLessThanOrEqual(v * 2 ** -50 + 4);
+      }
+    }
+  });
+
+  it.each([
+    ['squeeze, then exact product if needed', true],
+    ['exact product only', false],
+  ])('accepts each proposal with exactly its probability A (%s)', (_label, squeeze) => {
+    // μ = 130 (exp tails, J = 12) for the tails; μ = 2000 (J = 45) for box offsets |j| > 24,
+    // which skip the small-rational shortcut.
+    const tailFactor = (lambda: number, t: number): number => (lambda * Math.exp(lambda * t)) / Math.expm1(lambda);
+    const small = poissonInternals.plan(130n, 1n);
+    const large = poissonInternals.plan(2000n, 1n);
+    const J = Number(small.J);
+    const lambdaR = Number(small.right.lambdaNum) / Number(small.right.lambdaDen);
+    const lambdaL = Number(small.left.lambdaNum) / Number(small.left.lambdaDen);
+    const cases = [
+      { p: large, j: 40, tail: undefined, a: Math.exp(logRatio(2000, 2000, 40)) },
+      { p: large, j: -33, tail: undefined, a: Math.exp(logRatio(2000, 2000, -33)) },
+      { p: small, j: J + 9, tail: 'right', a: Math.exp(logRatio(130, 130, J + 9)) * tailFactor(lambdaR, 9) },
+      { p: small, j: J + 30, tail: 'right', a: Math.exp(logRatio(130, 130, J + 30)) * tailFactor(lambdaR, 30) },
+      { p: small, j: -(J + 5), tail: 'left', a: Math.exp(logRatio(130, 130, -(J + 5))) * tailFactor(lambdaL, 5) },
+      { p: small, j: -(J + 20), tail: 'left', a: Math.exp(logRatio(130, 130, -(J + 20))) * tailFactor(lambdaL, 20) },
+    ] as const;
+    const rng = seeded(`accept-${squeeze}`);
+    const n = 8000;
+    for (const { p, j, tail, a } of cases) {
+      expect(a).toBeGreaterThan(0.02);
+      expect(a).toBeLessThanOrEqual(1);
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (poissonInternals.accept(p, BigInt(j), tail, rng, squeeze)) hits++;
+      expect(Math.abs(hits / n - a), `j = ${j} ${tail ?? 'box'}`).toBeLessThan(5 * Math.sqrt((a * (1 - a)) / n));
+    }
   });
 });
 
