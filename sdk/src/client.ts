@@ -79,6 +79,7 @@ export class VeilgateClient {
   readonly api: Client<paths>;
   #catalog: Promise<S['Catalog']> | undefined;
   #log: Promise<LogIdentity> | undefined;
+  #grants: { grants: S['Grant'][]; at: number } | undefined;
   readonly #verifyReceipts: boolean;
   readonly #baseUrl: string;
 
@@ -245,7 +246,6 @@ export class VeilgateClient {
    */
   async tokensFor(query: Query, identity: IdentityKey, purpose?: string): Promise<{ purpose: string; tokens: string[] }> {
     const catalog = await this.catalog();
-    const grants = (await this.grants()).filter((g) => g.identityJkt === identity.jkt);
     const byNode = new Map<string, string[]>();
     for (const id of query.datasets) {
       const node = catalog.datasets.find((d) => d.id === id)?.node;
@@ -253,15 +253,25 @@ export class VeilgateClient {
     }
     const elements = elementsOfQuery(query);
     const operations = query.aggregates.map((a) => a.op);
-    const chosenPurpose = purpose ?? grants.find((g) => byNode.has(g.node))?.purpose ?? 'DUO:0000006';
-    const tokens: string[] = [];
-    for (const [node, datasets] of byNode) {
-      const grant = grants.find((g) =>
-        g.node === node && g.purpose === chosenPurpose && g.queriesUsed < g.queryQuota &&
-        datasets.every((d) => g.datasets.includes(d)) && elements.every((e) => g.elements.includes(e)) && operations.every((o) => g.operations.includes(o)));
-      if (grant) tokens.push(grant.token);
-    }
-    return { purpose: chosenPurpose, tokens };
+    const choose = (all: S['Grant'][]) => {
+      const grants = all.filter((g) => g.identityJkt === identity.jkt);
+      const chosenPurpose = purpose ?? grants.find((g) => byNode.has(g.node))?.purpose ?? 'DUO:0000006';
+      const tokens: string[] = [];
+      for (const [node, datasets] of byNode) {
+        const grant = grants.find((g) =>
+          g.node === node && g.purpose === chosenPurpose && g.queriesUsed < g.queryQuota &&
+          datasets.every((d) => g.datasets.includes(d)) && elements.every((e) => g.elements.includes(e)) && operations.every((o) => g.operations.includes(o)));
+        if (grant) tokens.push(grant.token);
+      }
+      return { purpose: chosenPurpose, tokens };
+    };
+    // Grants are cached briefly (one request fewer per query); a miss asks the hub again,
+    // since a grant may have been approved a moment ago.
+    const cached = this.#grants && Date.now() - this.#grants.at < 10_000 ? choose(this.#grants.grants) : undefined;
+    if (cached && cached.tokens.length === byNode.size) return cached;
+    const fresh = await this.grants();
+    this.#grants = { grants: fresh, at: Date.now() };
+    return choose(fresh);
   }
 
   /**

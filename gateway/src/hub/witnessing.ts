@@ -27,9 +27,12 @@ export interface Witnessing {
  * const witnessing = createWitnessing({ log: store.audit, nodes: () => deps.nodes, hubSigningKey, log: console.log });
  * witnessing.kick();
  */
-export function createWitnessing(deps: { log: SignedLog; nodes: () => NodeRegistration[]; hubSigningKey: string; timeoutMs?: number; logLine: (line: string) => void }): Witnessing {
+export function createWitnessing(deps: { log: SignedLog; nodes: () => NodeRegistration[]; hubSigningKey: string; timeoutMs?: number; delayMs?: number; logLine: (line: string) => void }): Witnessing {
   let running: Promise<void> | undefined;
   let again = false;
+  // Rounds start a little after the first kick, so a burst of queries costs one round of
+  // witness requests rather than one per query.
+  const delay = deps.delayMs ?? 200;
 
   async function ask(node: NodeRegistration, note: string, size: number, fromSize: number): Promise<{ status: number; body: Record<string, unknown> }> {
     const proof = fromSize > 0 && fromSize < size ? await deps.log.consistencyProof(fromSize, size) : [];
@@ -81,6 +84,7 @@ export function createWitnessing(deps: { log: SignedLog; nodes: () => NodeRegist
     return (async () => {
       do {
         again = false;
+        await new Promise((r) => setTimeout(r, delay));
         await round();
       } while (again);
       running = undefined;
