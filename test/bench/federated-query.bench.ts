@@ -32,7 +32,7 @@ import { dirname, resolve } from 'node:path';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  VeilgateClient, generateIdentityKey, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
+  VeilgateClient, generateIdentityKey, deriveMask, generateMaskKeyPair, addCiphertexts, bucketLabels, decryptSlots, encryptSlots, fromBase64, generateHeKeyPair, loadHe,
   loadPublicKey, sha256Hex, toBase64, type GroupResult, type HeKeyPair, type Query, type SlotPlan,
 } from '@veilgate/sdk';
 import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
@@ -235,6 +235,8 @@ interface CryptoTimings {
   sha256CiphertextMs: Summary;
   base64EncodeCiphertextMs: Summary;
   base64DecodeCiphertextMs: Summary;
+  /** A node's pairwise mask for one ciphertext (8192 slots; X25519 + HMAC-SHA-256 stream), by number of peers. */
+  maskMs: Record<string, Summary>;
   /** Reference only (not what the product uses): the same operations in node:crypto (OpenSSL). */
   nativeReference: { ed25519SignMs: Summary; ed25519VerifyMs: Summary; sha256CiphertextMs: Summary };
 }
@@ -286,6 +288,17 @@ async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoT
     const digest = new Uint8Array(createHash('sha256').update(ct).digest());
     const signature = signMessage(signing.secretKey, digest);
     const b64 = toBase64(ct);
+    const maskMs: Record<string, Summary> = {};
+    for (const peers of [2, 4]) {
+      const pairs = Array.from({ length: peers + 1 }, () => generateMaskKeyPair());
+      const ids = pairs.map((_, i) => `n${i}`);
+      const self = pairs[0]!;
+      const others = pairs.slice(1).map((k, i) => ({ id: ids[i + 1]!, publicKey: k.publicKey }));
+      maskMs[String(peers)] = timeSync(
+        () => deriveMask({ self: ids[0]!, secretKey: self.secretKey, peers: others, queryId: 'q_bench', participants: ids, ciphertextIndex: 0, slots: he.slotCount, plainModulus: he.plainModulus }),
+        Math.min(iterations, 10),
+      );
+    }
     const native = generateKeyPairSync('ed25519');
     const nativeSignature = sign(null, digest, native.privateKey);
     return {
@@ -298,6 +311,7 @@ async function benchCrypto(keys: HeKeyPair, iterations: number): Promise<CryptoT
       sha256CiphertextMs: timeSync(() => sha256Hex(ct), iterations),
       base64EncodeCiphertextMs: timeSync(() => toBase64(ct), iterations),
       base64DecodeCiphertextMs: timeSync(() => fromBase64(b64), iterations),
+      maskMs,
       nativeReference: {
         ed25519SignMs: timeSync(() => sign(null, digest, native.privateKey), iterations),
         ed25519VerifyMs: timeSync(() => verify(null, digest, native.publicKey, nativeSignature), iterations),
@@ -836,6 +850,7 @@ async function main(): Promise<void> {
     `Ed25519 sign p50 ${ms(crypto.ed25519SignMs.p50)} ms · verify p50 ${ms(crypto.ed25519VerifyMs.p50)} ms` +
       ` · SHA-256 of a ciphertext p50 ${ms(crypto.sha256CiphertextMs.p50)} ms · base64 enc/dec p50 ${ms(crypto.base64EncodeCiphertextMs.p50)}/${ms(crypto.base64DecodeCiphertextMs.p50)} ms`,
   );
+  log(`pairwise mask per ciphertext (one node): 2 peers p50 ${ms(crypto.maskMs['2']!.p50)} ms · 4 peers p50 ${ms(crypto.maskMs['4']!.p50)} ms`);
   const ref = crypto.nativeReference;
   log(`(reference, node:crypto: Ed25519 sign ${ref.ed25519SignMs.p50.toFixed(3)} ms · verify ${ref.ed25519VerifyMs.p50.toFixed(3)} ms · SHA-256 ${ref.sha256CiphertextMs.p50.toFixed(3)} ms)`);
 

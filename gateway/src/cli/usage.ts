@@ -1,6 +1,7 @@
 /** Shared argument handling of the CLI commands. */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { VeilgateClient } from '@veilgate/sdk';
 
 /** A command line that does not fit the command: exit status 2 with the usage text. */
 export class UsageError extends Error {
@@ -36,4 +37,18 @@ export function hubCredentials(values: { hub?: string | undefined; 'api-key'?: s
   if (!apiKey) throw new UsageError('no API key: pass --api-key KEY or set VEILGATE_API_KEY');
   // The demo's pinned log identity applies only to the demo's own hub.
   return { hubUrl, apiKey, ...(demo.log && hubUrl === demo.hubUrl ? { log: demo.log } : {}) };
+}
+
+/** The --hub / --api-key options every networked command takes. */
+export const CONNECTION_OPTIONS = { hub: { type: 'string' }, 'api-key': { type: 'string' } } as const;
+
+/**
+ * A client for the hub named by the flags, the environment or demo.json.
+ *
+ * @example
+ * const c = hubClient(values, 'admin');
+ */
+export function hubClient(values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' | 'auditor' = 'researcher'): VeilgateClient {
+  const { hubUrl, apiKey } = hubCredentials(values, role);
+  return new VeilgateClient({ baseUrl: hubUrl, apiKey });
 }

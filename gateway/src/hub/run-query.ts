@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, sha256Hex, toBase64, toBase64Url,
+  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';

@@ -6,6 +6,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { DatasetEngine } from '../datasets/duckdb-dataset.ts';
+import { withTransaction } from '../store/transaction.ts';
 
 /** One consent record. */
 export interface ConsentRecord {
@@ -45,14 +46,9 @@ export function openConsentRegistry(db: DatabaseSync, engine: DatasetEngine): Co
   };
   return {
     async apply(dataset, records) {
-      db.exec('BEGIN IMMEDIATE');
-      try {
+      withTransaction(db, () => {
         for (const r of records) upsert.run(dataset, r.subject, r.purpose, r.status, r.recordedAt);
-        db.exec('COMMIT');
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      }
+      });
       return mirror(dataset);
     },
     async load() {

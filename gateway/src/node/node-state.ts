@@ -5,6 +5,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type { NodeEvent } from '../audit/events.ts';
 import { openSignedLog, type SignedLog } from '../audit/signed-log.ts';
+import { withTransaction } from '../store/transaction.ts';
 
 /** The last checkpoint a witness co-signed for one log. */
 export interface WitnessedHead {
@@ -50,17 +51,7 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
   const signed = openSignedLog(db, { table: 'nodelog', ...log });
   const get = db.prepare('SELECT size, root FROM witness_state WHERE origin = ?');
   const put = db.prepare('INSERT OR REPLACE INTO witness_state (origin, size, root, updated_at) VALUES (?, ?, ?, ?)');
-  const transaction = <T>(work: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const r = work();
-      db.exec('COMMIT');
-      return r;
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  const transaction = <T>(work: () => T): T => withTransaction(db, work);
   return {
     log: signed,
     record: (event) => transaction(() => signed.appendSync(event)),

@@ -8,7 +8,8 @@ import { auditEvent, type HubEvent } from '../audit/events.ts';
 import { openSignedLog } from '../audit/signed-log.ts';
 import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
 import { ACCESS_MIGRATION, openAccessStore } from './sqlite-access.ts';
-import { LEDGER_MIGRATION, fromMilli, institutionAccount, openLedger, researcherAccount } from './sqlite-ledger.ts';
+import { withTransaction } from './transaction.ts';
+import { LEDGER_MIGRATION, fromMilli, openLedger, researcherAccount } from './sqlite-ledger.ts';
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
@@ -84,18 +85,8 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     finishQuery: db.prepare(`UPDATE queries SET status = ?, finished_at = ?, error_code = ?, result_sha256 = ?, ended_index = ? WHERE id = ? AND status = 'running'`),
     queryById: db.prepare('SELECT * FROM queries WHERE id = ?'),
   };
-  /** Runs `work` in one transaction: its state changes and log entries commit together. */
-  const transaction = <T>(work: () => T): T => {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  };
+  /** State changes and their log entries commit together. */
+  const transaction = <T>(work: () => T): T => withTransaction(db, work);
   const access = openAccessStore(db, audit, transaction, (id) => {
     const r = q.accountById.get(id) as Row | undefined;
     return r && toAccount(r);

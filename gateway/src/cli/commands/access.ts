@@ -3,20 +3,17 @@
  * and list their grants; operators list, approve, deny and revoke, and import patient consent.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { VeilgateClient, exportIdentity, generateIdentityKey, importIdentity, type components } from '@veilgate/sdk';
-import { hubCredentials, parseCommand, UsageError } from '../usage.ts';
+import { exportIdentity, generateIdentityKey, importIdentity, type components } from '@veilgate/sdk';
+import { CONNECTION_OPTIONS, hubClient, parseCommand, UsageError } from '../usage.ts';
 
 type S = components['schemas'];
-const connection = { hub: { type: 'string' }, 'api-key': { type: 'string' } } as const;
+const connection = CONNECTION_OPTIONS;
 const list = (v: string | undefined, flag: string): string[] => {
   const items = (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   if (!items.length) throw new UsageError(`${flag} is required (comma-separated)`);
   return items;
 };
-const client = (values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' | 'auditor' = 'researcher') => {
-  const { hubUrl, apiKey } = hubCredentials(values, role);
-  return new VeilgateClient({ baseUrl: hubUrl, apiKey });
-};
+const client = hubClient;
 
 function printRequest(r: S['AccessRequest']): void {
   console.log(`${r.id}  ${r.state.padEnd(9)}  ${r.purpose}  ${r.datasets.join(',')}  (${r.elements.length} elements; ${r.operations.join(',')})`);

@@ -1,12 +1,8 @@
 /** Metering on the command line: balances, top-ups, prices, privacy policies, usage reports. */
-import { VeilgateClient } from '@veilgate/sdk';
-import { hubCredentials, parseCommand, UsageError } from '../usage.ts';
+import { CONNECTION_OPTIONS, hubClient, parseCommand, UsageError } from '../usage.ts';
 
-const connection = { hub: { type: 'string' }, 'api-key': { type: 'string' } } as const;
-const client = (values: { hub?: string | undefined; 'api-key'?: string | undefined }, role: 'researcher' | 'admin' | 'auditor' = 'researcher') => {
-  const { hubUrl, apiKey } = hubCredentials(values, role);
-  return new VeilgateClient({ baseUrl: hubUrl, apiKey });
-};
+const connection = CONNECTION_OPTIONS;
+const client = hubClient;
 
 /** `veilgate balance` (researchers) */
 export async function runBalance(args: string[]): Promise<void> {
