@@ -37,9 +37,16 @@ function applyMasks(ctx: ComputeContext, request: ComputeRequestBody, slots: Big
   }
   const peers = request.participants.filter((p) => p.node !== ctx.nodeId).map((p) => ({ id: p.node, publicKey: fromBase64Url(p.maskKey) }));
   const ids = request.participants.map((p) => p.node);
-  return slots.map((vector, ciphertextIndex) =>
-    addMask(vector, deriveMask({ self: ctx.nodeId, secretKey: ctx.maskSecret, peers, queryId: request.queryId, participants: ids, ciphertextIndex, slots: vector.length, plainModulus: t }), t),
-  );
+  // Only the slots the plan uses carry data; the rest are zero in every contribution and
+  // need no mask (protocol.md §10). A small query masks dozens of slots, not 8192.
+  const used = request.plan.groupCount * request.plan.columns.length;
+  return slots.map((vector, ciphertextIndex) => {
+    const n = Math.min(vector.length, used - ciphertextIndex * vector.length);
+    const mask = deriveMask({ self: ctx.nodeId, secretKey: ctx.maskSecret, peers, queryId: request.queryId, participants: ids, ciphertextIndex, slots: n, plainModulus: t });
+    const out = new BigUint64Array(vector);
+    out.set(addMask(vector.subarray(0, n), mask, t), 0);
+    return out;
+  });
 }
 
 function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): LoadedDataset[] {
