@@ -9,10 +9,9 @@ import {
   CONTRIBUTION_MEDIA_TYPE, contributionDigest, decodeContribution, sha256Hex,
   type ComputeRequestBody, type ContributionHeader, type SlotPlan,
 } from '@veilgate/sdk';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { GatewayError } from '../errors.ts';
-import { signMessage, verifyMessage } from '../crypto/ed25519.ts';
-import { HUB_SIGNATURE_HEADER } from '../node/hub-signature.ts';
+import { verifyMessage } from '../crypto/ed25519.ts';
+import { postSigned } from './node-call.ts';
 import type { NodeRegistration } from './catalog.ts';
 
 /** A verified contribution. */
@@ -62,19 +61,9 @@ export async function fanOut(
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([abort.signal, deadline]);
   const one = async ({ node, body }: (typeof requests)[number]): Promise<VerifiedContribution> => {
-    const raw = new TextEncoder().encode(JSON.stringify(body));
     let res: Response;
     try {
-      res = await fetch(`${node.url}/v1/compute`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: CONTRIBUTION_MEDIA_TYPE,
-          [HUB_SIGNATURE_HEADER]: signMessage(options.hubSigningKey, sha256(raw)),
-        },
-        body: raw,
-        signal,
-      });
+      res = await postSigned(node, '/v1/compute', options.hubSigningKey, body, { signal, accept: CONTRIBUTION_MEDIA_TYPE });
     } catch (cause) {
       if (deadline.aborted) throw new GatewayError('node_timeout', `node ${node.id} did not answer within ${options.timeoutMs} ms`, { node: node.id, cause });
       throw new GatewayError('node_unavailable', `node ${node.id} is unreachable`, { node: node.id, cause });

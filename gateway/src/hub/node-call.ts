@@ -13,21 +13,42 @@ import type { NodeRegistration } from './catalog.ts';
 const PASSED_ON = new Set(['forbidden', 'dataset_not_queryable', 'invalid_request', 'unknown_dataset', 'element_not_in_dataset']);
 
 /**
+ * POSTs a JSON body to a node, signed as the `hubSignature` scheme asks; returns the raw
+ * response. Every hub → node call goes through here.
+ *
+ * @example
+ * const res = await postSigned(node, '/v1/witness', hubKey, body, { timeoutMs: 10_000 });
+ */
+export function postSigned(
+  node: NodeRegistration,
+  path: string,
+  hubSigningKey: string,
+  body: unknown,
+  options: { timeoutMs?: number; signal?: AbortSignal; accept?: string } = {},
+): Promise<Response> {
+  const raw = new TextEncoder().encode(JSON.stringify(body));
+  return fetch(`${node.url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.accept ? { accept: options.accept } : {}),
+      [HUB_SIGNATURE_HEADER]: signMessage(hubSigningKey, sha256(raw)),
+    },
+    body: raw,
+    signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 10_000),
+  });
+}
+
+/**
  * POSTs a signed JSON body to a node and returns its JSON answer (undefined for 204).
  *
  * @example
  * const { token } = await callNode(node, '/v1/tokens', hubKey, body) as { token: string };
  */
 export async function callNode(node: NodeRegistration, path: string, hubSigningKey: string, body: unknown, timeoutMs = 10_000): Promise<unknown> {
-  const raw = new TextEncoder().encode(JSON.stringify(body));
   let res: Response;
   try {
-    res = await fetch(`${node.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [HUB_SIGNATURE_HEADER]: signMessage(hubSigningKey, sha256(raw)) },
-      body: raw,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    res = await postSigned(node, path, hubSigningKey, body, { timeoutMs });
   } catch (cause) {
     const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
     throw new GatewayError(timedOut ? 'node_timeout' : 'node_unavailable', `node ${node.id} ${timedOut ? `did not answer within ${timeoutMs} ms` : 'is unreachable'}`, { node: node.id, cause });

@@ -6,11 +6,9 @@
  * nodes co-signed it.
  */
 import { assembleNote, fromBase64Url, parseSignedNote, toBase64, verifyNoteSignature } from '@veilgate/sdk';
-import { sha256 } from '@noble/hashes/sha2.js';
 import type { SignedLog } from '../audit/signed-log.ts';
-import { signMessage } from '../crypto/ed25519.ts';
-import { HUB_SIGNATURE_HEADER } from '../node/hub-signature.ts';
 import type { NodeRegistration } from './catalog.ts';
+import { postSigned } from './node-call.ts';
 
 /** The background witnessing of one log. */
 export interface Witnessing {
@@ -36,13 +34,7 @@ export function createWitnessing(deps: { log: SignedLog; nodes: () => NodeRegist
 
   async function ask(node: NodeRegistration, note: string, size: number, fromSize: number): Promise<{ status: number; body: Record<string, unknown> }> {
     const proof = fromSize > 0 && fromSize < size ? await deps.log.consistencyProof(fromSize, size) : [];
-    const raw = new TextEncoder().encode(JSON.stringify({ checkpoint: note, fromSize, proof: proof.map(toBase64) }));
-    const res = await fetch(`${node.url}/v1/witness`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [HUB_SIGNATURE_HEADER]: signMessage(deps.hubSigningKey, sha256(raw)) },
-      body: raw,
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
-    });
+    const res = await postSigned(node, '/v1/witness', deps.hubSigningKey, { checkpoint: note, fromSize, proof: proof.map(toBase64) }, { timeoutMs: deps.timeoutMs ?? 10_000 });
     return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   }
 
