@@ -22,6 +22,7 @@ import { createOidcVerifier, type OidcConfig } from './oidc.ts';
 import { importConsent } from './consent-import.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
+import { mountConsole } from './console.ts';
 
 export const VERSION = '0.1.0';
 
@@ -42,6 +43,8 @@ export interface HubDeps {
   /** Queries per minute per grant (default 120). */
   rateLimitPerMinute?: number;
   log?: (line: string) => void;
+  /** The built web console to serve at `/` (default gateway/console/dist; false: none). */
+  consoleDir?: string | false;
 }
 
 /** The hub app and its background witnessing (tests wait on `witnessing.settle()`). */
@@ -153,6 +156,7 @@ export function createHubApp(deps: HubDeps): HubApp {
   mountOperation(app, 'traceAuditEntry', security, ...auditors.guards, async (req, res) => {
     res.json(await traceEntry(deps.store, req.params.entry as string));
   });
+  if (deps.consoleDir !== false) mountConsole(app, deps.consoleDir);
   app.use(notFound);
   app.use(errorHandler(log));
   return Object.assign(app, { witnessing });

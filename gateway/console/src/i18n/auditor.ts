@@ -1,0 +1,10 @@
+import { namespace } from './messages.ts';
+
+export default namespace(
+  {
+    title: 'auditor',
+  },
+  {
+    title: 'auditor',
+  },
+);
