@@ -40,6 +40,19 @@ export interface VeilgateClientOptions {
   verifyReceipts?: boolean;
 }
 
+/**
+ * Where a running query is, for progress displays: choosing tokens, signing the DPoP proof,
+ * waiting for the hub's fan-out to the `nodes` (one round trip; the hub answers when every
+ * node has contributed), verifying the receipt, decrypting ciphertext `done` of `total`.
+ */
+export type QueryProgress =
+  | { phase: 'tokens' }
+  | { phase: 'signing' }
+  | { phase: 'fan-out'; nodes: string[] }
+  | { phase: 'verifying' }
+  | { phase: 'decrypting'; done: number; total: number }
+  | { phase: 'done' };
+
 /** A decrypted, decoded query result. */
 export interface QueryOutcome {
   queryId: string;
@@ -281,9 +294,12 @@ export class VeilgateClient {
    * same query against the catalog (a hub cannot change what the slots mean), the echoed
    * query must be the one sent, and the receipt is verified.
    */
-  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number }): Promise<QueryOutcome> {
+  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number; onProgress?: (progress: QueryProgress) => void }): Promise<QueryOutcome> {
+    const progress = options.onProgress ?? (() => {});
+    progress({ phase: 'tokens' });
     const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
     // With no token to bind there is nothing to prove: the hub will say which token is missing.
+    progress({ phase: 'signing' });
     const dpop = tokens.length
       ? await createDpopProof({
           privateJwk: options.identity.privateJwk, publicJwk: options.identity.publicJwk,
@@ -291,6 +307,8 @@ export class VeilgateClient {
         })
       : undefined;
     const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(options.rho ? { rho: options.rho } : {}) };
+    const nodesOf = (c: S['Catalog']) => [...new Set(query.datasets.map((id) => c.datasets.find((d) => d.id === id)?.node ?? id))];
+    progress({ phase: 'fan-out', nodes: nodesOf(await this.catalog()) });
     const result = unwrap(await this.api.POST('/v1/queries', { body, ...(dpop ? { headers: { DPoP: dpop } } : {}) }));
     const catalog = await this.catalog();
     const he = await loadHe();
@@ -308,9 +326,14 @@ export class VeilgateClient {
     }
     const ciphertexts = result.ciphertexts.map(fromBase64);
     // DESIGN §9: the result is only as good as its place in the log — check the receipt.
+    progress({ phase: 'verifying' });
     if (this.#verifyReceipts) verifyQueryReceipt(result.receipt, { queryId: result.queryId, ciphertexts }, await this.logIdentity());
     const slots: BigUint64Array[] = [];
-    for (const ct of ciphertexts) slots.push(await decryptSlots(options.keys.secretKey, ct));
+    for (const ct of ciphertexts) {
+      progress({ phase: 'decrypting', done: slots.length, total: ciphertexts.length });
+      slots.push(await decryptSlots(options.keys.secretKey, ct));
+    }
+    progress({ phase: 'done' });
     return {
       queryId: result.queryId,
       groups: decodeResult(query, result.plan, slots, result.suppressed),
