@@ -24,13 +24,18 @@ export async function runDemo(args: string[]): Promise<void> {
     log: values.quiet ? () => {} : (line) => console.log(line),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const operators = Object.entries(space.accounts.operators).flatMap(([node, keys]) => keys.map((key, i) => [`operator ${node} #${i + 1}`, key] as const));
+  const logins = [['researcher', space.accounts.researcher], ['auditor', space.accounts.auditor], ['admin', space.accounts.admin], ...operators] as const;
   console.log(`
 Ready in ${seconds} s.
+  console  ${space.hubUrl}/   ← open in a browser, sign in with an API key below
   hub      ${space.hubUrl}   (GET ${space.hubUrl}/v1/health)
 ${space.nodes.map((n) => `  node     ${n.url}   ${n.id} — ${n.name}`).join('\n')}
 
-Demo credentials (API keys) are in ${values.dir}/demo.json:
-  researcher, auditor, admin, and two operators per hospital.
+Demo logins (API keys; also in ${values.dir}/demo.json — demo data only, never reuse):
+${logins.map(([who, key]) => `  ${who.padEnd(22)} ${key}`).join('\n')}
+
+Datasets:
   ${space.hospitals.map((h) => h.datasets.map((d) => `${d.id} (${d.classification ?? 'general'})`).join(', ')).join('\n  ')}
 
 Next, in another terminal:
