@@ -26,12 +26,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** Fails the test on any page error or CSP violation (console errors are collected). */
-export function watchPage(page: Page): { errors: string[] } {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+/** Collects the page's uncaught errors and console errors (CSP violations among them) into `sink`. */
+export function watchPage(page: Page, sink: string[] = []): { errors: string[] } {
+  page.on('pageerror', (e) => sink.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error') sink.push(`console: ${m.text()}`);
   });
-  return errors === undefined ? { errors: [] } : { errors };
+  return { errors: sink };
 }

@@ -1,0 +1,277 @@
+/**
+ * The web console in a real browser (Debian's Chromium driven by playwright-core) against a
+ * real data space (hub + three nodes over HTTP, DuckDB, node-seal): an operator approves a
+ * request, a researcher runs a query that is decrypted in the page and sees the numbers the
+ * SDK returns for the same query, an auditor verifies the log and sees a tampered entry
+ * flagged. Every page is checked with axe-core (WCAG 2.x A/AA: labels, contrast, roles) and
+ * screenshotted to test-artifacts/console/.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VeilgateClient, generateHeKeyPair, generateIdentityKey, type GroupResult, type Query } from '@veilgate/sdk';
+import { startDataSpace, type DataSpace } from '../../gateway/src/demo/data-space.ts';
+import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
+import { launchChromium, screenshot, watchPage } from '../support/browser.ts';
+
+const TIMEOUT = 240_000;
+let dir: string;
+let space: DataSpace;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'veilgate-console-'));
+  // Noise off: the browser's numbers must equal the SDK's exactly.
+  space = await startDataSpace({ dir, port: 0, patientsPerHospital: 1500, differentialPrivacy: false, log: () => {} });
+  browser = await launchChromium();
+}, TIMEOUT);
+
+afterAll(async () => {
+  await browser?.close();
+  await space?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh browser profile signed in with `apiKey`, on the role's main page. */
+async function signIn(apiKey: string, options: { keyboard?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  contexts.push(context);
+  const page = await context.newPage();
+  watchPage(page, pageErrors);
+  await page.goto(`${space.hubUrl}/`);
+  if (options.keyboard) {
+    // Keyboard only: the skip link comes first, then the language switch, then the form.
+    await page.getByLabel('API key').focus();
+    await page.keyboard.type(apiKey);
+    await page.keyboard.press('Enter');
+  } else {
+    await page.getByLabel('API key').fill(apiKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return page;
+}
+
+async function open(page: Page, link: string, heading: string): Promise<void> {
+  await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+/** axe-core over the page: no WCAG 2.x A/AA violation (labels, names, contrast, structure). */
+async function expectAccessible(page: Page, name: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const violations = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  expect(violations).toEqual([]);
+}
+
+const cellValues = async (page: Page, selector: string) =>
+  page.locator(selector).evaluateAll((cells) => cells.map((c) => (c as HTMLElement).dataset.value ?? ''));
+
+describe('web console in Chromium', () => {
+  let researcher: Page;
+  let requestId: string;
+  let queryId: string;
+
+  it('a researcher generates keys in the page and asks for access', async () => {
+    researcher = await signIn(space.accounts.researcher);
+    await open(researcher, 'Keys', 'Keys');
+    await researcher.getByRole('button', { name: 'Generate keys' }).click();
+    await researcher.getByRole('status').filter({ hasText: 'Key registered' }).waitFor({ timeout: 60_000 });
+    await screenshot(researcher, 'researcher-keys');
+    await expectAccessible(researcher, 'keys');
+
+    await open(researcher, 'Access requests', 'Access requests');
+    for (const d of ['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']) await researcher.getByLabel(d, { exact: true }).check();
+    for (const e of ['sex', 'age', 'systolic_bp']) await researcher.getByLabel(e, { exact: true }).check();
+    for (const o of ['count', 'mean', 'histogram']) await researcher.getByLabel(o, { exact: true }).check();
+    await researcher.getByLabel('Justification').fill('Blood pressure by sex across two hospitals (console test).');
+    await researcher.getByRole('button', { name: 'Submit request' }).click();
+    const status = researcher.getByRole('status').filter({ hasText: /Request \S+ submitted/ });
+    await status.waitFor();
+    requestId = /Request (\S+) submitted/.exec((await status.textContent()) ?? '')![1]!;
+    await expect.poll(async () => (await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher }).accessRequest(requestId)).state).toBe('submitted');
+    await screenshot(researcher, 'researcher-requests');
+    await expectAccessible(researcher, 'requests');
+  }, TIMEOUT);
+
+  it('each institution\'s operator approves it in the console (keyboard only for one)', async () => {
+    for (const [node, keyboard] of [['hosp-a', true], ['hosp-b', false]] as const) {
+      const operator = await signIn(space.accounts.operators[node]![0]!, { keyboard });
+      await operator.getByRole('heading', { level: 1, name: 'Pending requests' }).waitFor();
+      const approve = operator.getByRole('button', { name: `Approve ${requestId}` });
+      await approve.waitFor();
+      if (node === 'hosp-a') {
+        await screenshot(operator, 'operator-pending');
+        await expectAccessible(operator, 'operator pending');
+      }
+      if (keyboard) {
+        await approve.focus();
+        await operator.keyboard.press('Enter');
+      } else await approve.click();
+      await operator.getByRole('status').filter({ hasText: requestId }).waitFor();
+      if (node === 'hosp-a') {
+        await open(operator, 'Active grants', 'Active grants');
+        await screenshot(operator, 'operator-grants');
+        await open(operator, 'Usage & earnings', 'Usage & earnings');
+        await screenshot(operator, 'operator-usage');
+        await expectAccessible(operator, 'operator usage');
+        await open(operator, 'Patient consent', 'Patient consent');
+        await screenshot(operator, 'operator-consent');
+        await expectAccessible(operator, 'operator consent');
+      }
+    }
+    const request = await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher }).accessRequest(requestId);
+    expect(request.state).toBe('active');
+    // The hub relayed the decisions; each node signed its token: two grants in force.
+    const grants = (await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher }).grants()).filter((g) => g.requestId === requestId);
+    expect(grants.map((g) => g.node).sort()).toEqual(['hosp-a', 'hosp-b']);
+  }, TIMEOUT);
+
+  it('an operator denies another request with a reason the researcher sees', async () => {
+    const identity = await generateIdentityKey();
+    const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
+    const other = await sdk.requestAccess(
+      { datasets: ['hosp-a.cardiometabolic'], elements: ['bmi'], operations: ['mean'], purpose: 'DUO:0000006', justification: 'to be denied', durationDays: 7, privacyBudget: 1, queryQuota: 10 },
+      identity,
+    );
+    const operator = await signIn(space.accounts.operators['hosp-a']![1]!);
+    await operator.getByRole('button', { name: `Deny ${other.id}` }).click();
+    await operator.getByLabel('Reason for denial').fill('BMI is outside the approved protocol');
+    await operator.getByRole('button', { name: `Confirm denial ${other.id}` }).click();
+    await operator.getByRole('status').filter({ hasText: other.id }).waitFor();
+    const denied = await sdk.accessRequest(other.id);
+    expect(denied.state).toBe('denied');
+    expect(denied.decisions.map((d) => d.reason)).toContain('BMI is outside the approved protocol');
+    // The researcher reads the reason in the console.
+    await open(researcher, 'Access requests', 'Access requests');
+    await researcher.getByText('BMI is outside the approved protocol').waitFor();
+  }, TIMEOUT);
+
+  it('the researcher runs a query decrypted in the page: the numbers equal the SDK\'s', async () => {
+    await open(researcher, 'Grants & budget', 'Grants & budget');
+    await researcher.getByText('hosp-b.cardiometabolic').first().waitFor();
+    await screenshot(researcher, 'researcher-grants');
+    await expectAccessible(researcher, 'grants');
+
+    await open(researcher, 'Query', 'Query');
+    for (const d of ['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']) await researcher.getByLabel(d, { exact: true }).check();
+    await researcher.getByLabel('Operation 1').selectOption('mean');
+    await researcher.getByLabel('Element 1').selectOption('systolic_bp');
+    await researcher.getByRole('button', { name: 'Add aggregate' }).click();
+    await researcher.getByLabel('Operation 2').selectOption('histogram');
+    await researcher.getByLabel('Element 2').selectOption('age');
+    await researcher.getByLabel('Group by').selectOption('sex');
+    await researcher.getByRole('button', { name: 'Run query' }).click();
+    const table = researcher.getByRole('table', { name: 'Query result' });
+    await table.waitFor({ timeout: 90_000 });
+    await screenshot(researcher, 'researcher-query');
+    await expectAccessible(researcher, 'query');
+
+    const query = JSON.parse((await researcher.getByTestId('query-json').textContent({ timeout: 5000 })) ?? '') as Query;
+    expect(query.datasets.sort()).toEqual(['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']);
+    const shown = await cellValues(researcher, '[data-value]');
+
+    // The same query through the SDK in Node, with its own keys and grant.
+    const keys = await generateHeKeyPair();
+    const identity = await generateIdentityKey();
+    const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
+    await sdk.registerKey(keys);
+    await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity, { datasets: query.datasets });
+    const outcome = await sdk.query(query, { keys, identity });
+    queryId = outcome.queryId;
+    const expected = expectedValues(outcome.groups);
+    expect(shown.length).toBeGreaterThan(6);
+    for (const value of expected) expect(shown).toContain(value);
+    // Every number in the page is one the SDK decrypted (none invented, none lost).
+    expect([...shown].filter((v) => v !== '').sort()).toEqual([...expected].sort());
+    expect(await researcher.locator('.recharts-bar-rectangle, .recharts-rectangle').count()).toBeGreaterThan(0);
+  }, TIMEOUT);
+
+  it('the console is complete in Chinese', async () => {
+    await researcher.getByRole('button', { name: 'Switch to Chinese' }).click();
+    await researcher.getByRole('heading', { level: 1, name: '查询' }).waitFor();
+    expect(await researcher.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    await expect.poll(() => researcher.getByRole('navigation').textContent()).toContain('访问申请');
+    await screenshot(researcher, 'researcher-query-zh');
+    await researcher.getByRole('button', { name: '切换到英文' }).click();
+    await researcher.getByRole('heading', { level: 1, name: 'Query' }).waitFor();
+  }, TIMEOUT);
+
+  it('an auditor verifies the log in the page and sees a tampered entry flagged', async () => {
+    await space.hub.app.witnessing.settle();
+    const auditor = await signIn(space.accounts.auditor);
+    await auditor.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    await auditor.getByRole('button', { name: 'Verify the whole log' }).click();
+    const ok = auditor.getByRole('status').filter({ hasText: /Verified: all \d+ entries match the signed root/ });
+    await ok.waitFor({ timeout: 60_000 });
+    const size = Number(/all (\d+) entries/.exec((await ok.textContent()) ?? '')![1]);
+    expect(size).toBe((await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.auditor }).checkpoint()).treeSize);
+    await screenshot(auditor, 'auditor-log');
+    await expectAccessible(auditor, 'auditor log');
+
+    // Edit entry 5 in the hub's database behind its back.
+    const db = new DatabaseSync(join(dir, 'hub.sqlite'));
+    const row = db.prepare('SELECT entry FROM audit_entries WHERE idx = 5').get() as { entry: Uint8Array };
+    const original = row.entry;
+    try {
+      const edited = new TextDecoder().decode(original).replace(/"time":"[^"]+"/, '"time":"2000-01-01T00:00:00.000Z"');
+      expect(edited).not.toBe(new TextDecoder().decode(original));
+      db.prepare('UPDATE audit_entries SET entry = ? WHERE idx = 5').run(new TextEncoder().encode(edited));
+      await auditor.reload();
+      await auditor.getByRole('button', { name: 'Verify the whole log' }).click();
+      const problems = auditor.getByRole('list', { name: 'Problems' });
+      await problems.waitFor({ timeout: 60_000 });
+      expect(await problems.textContent()).toMatch(/Entry 5\b/);
+      await expect.poll(() => auditor.locator('tr.flagged').count()).toBeGreaterThan(0);
+      expect(await auditor.locator('tr.flagged').first().textContent()).toMatch(/^\s*5\b/);
+      await screenshot(auditor, 'auditor-tampered');
+    } finally {
+      db.prepare('UPDATE audit_entries SET entry = ? WHERE idx = 5').run(original);
+      db.close();
+    }
+
+    // Trace the SDK's query back to its approvals, each step's proof checked in the page.
+    await open(auditor, 'Trace', 'Trace');
+    await auditor.getByLabel('Entry index or query id').fill(queryId);
+    await auditor.getByRole('button', { name: 'Trace', exact: true }).click();
+    await auditor.getByText(/approv/i).first().waitFor({ timeout: 30_000 });
+    await screenshot(auditor, 'auditor-trace');
+    await expectAccessible(auditor, 'trace');
+
+    await auditor.goto(`${space.hubUrl}/#/auditor/entry/5`);
+    await auditor.getByRole('heading', { level: 1, name: 'Entry 5' }).waitFor();
+    await auditor.getByRole('button', { name: 'Verify inclusion' }).click();
+    await auditor.getByRole('status').filter({ hasText: 'Inclusion proof verified' }).waitFor({ timeout: 30_000 });
+    await screenshot(auditor, 'auditor-entry');
+  }, TIMEOUT);
+
+  it('the catalog is public to every role and no page raised an error', async () => {
+    await open(researcher, 'Catalog', 'Data catalog');
+    await researcher.getByText('hosp-c.cardiometabolic').first().waitFor();
+    await screenshot(researcher, 'catalog');
+    await expectAccessible(researcher, 'catalog');
+    for (const c of contexts) for (const p of c.pages()) await p.close();
+    expect(pageErrors).toEqual([]);
+  }, TIMEOUT);
+});
+
+/** The SDK's decoded numbers as the page writes them in data-value. */
+function expectedValues(groups: GroupResult[]): string[] {
+  const out: string[] = [];
+  for (const g of groups) {
+    out.push(String(g.count));
+    for (const a of g.aggregates) {
+      if (a.op === 'histogram') for (const b of a.bins) out.push(String(b.count));
+      else if (a.op === 'sum') out.push(a.exact);
+      else if (a.op === 'count') out.push(String(a.value));
+      else out.push(a.value === null ? '' : String(a.value));
+    }
+  }
+  return out.filter((v) => v !== '');
+}
