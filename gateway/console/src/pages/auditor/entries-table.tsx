@@ -1,0 +1,96 @@
+/**
+ * The log's entries, newest first, 50 a page: index (link to the entry), time, type, a
+ * one-line summary, the leaf hash, and each entry's status under the last verification.
+ */
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useSession } from '../../session.tsx';
+import { Link } from '../../router.tsx';
+import { useLoad } from '../../components/use-load.ts';
+import { ErrorBanner } from '../../components/error-banner.tsx';
+import { entryStatus, fetchEntries, formatTime, shortHash, useLastVerification, type EntryStatus } from './audit-data.ts';
+import { EventSummary, EventType, NOWRAP } from './event-text.tsx';
+
+export const PAGE_SIZE = 50;
+
+/** `size` is the log's size when the page was (re)loaded: pages stay put while the log grows. */
+export function EntriesTable(props: { size: number }) {
+  const { t, i18n } = useTranslation('auditor');
+  const { t: tc } = useTranslation();
+  const { client } = useSession();
+  const verification = useLastVerification(client);
+  const [page, setPage] = useState(0);
+  const total = props.size;
+  const end = Math.max(0, total - page * PAGE_SIZE);
+  const start = Math.max(0, end - PAGE_SIZE);
+  const entries = useLoad(async () => (end > start ? (await fetchEntries(client, start, end - start)).entries : []), [client, start, end]);
+  const rows = [...(entries.data ?? [])].filter((e) => e.index >= start && e.index < end).reverse();
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+
+  const pager = (
+    <div role="group" aria-label={t('entries.pages')} className="row" style={{ alignItems: 'center', gap: 8 }}>
+      <button type="button" className="secondary" disabled={page === 0} onClick={() => setPage((p) => Math.max(0, p - 1))}>
+        {t('entries.newer')}
+      </button>
+      <button type="button" className="secondary" disabled={page >= pages - 1} onClick={() => setPage((p) => Math.min(pages - 1, p + 1))}>
+        {t('entries.older')}
+      </button>
+      {total > 0 ? <span className="muted small">{t('entries.range', { from: start, to: end - 1, total })}</span> : null}
+    </div>
+  );
+
+  return (
+    <section aria-labelledby="entries-title">
+      <h2 id="entries-title">{t('entries.title')}</h2>
+      <ErrorBanner error={entries.error} onRetry={entries.reload} />
+      {total === 0 ? <p className="muted">{t('entries.empty')}</p> : null}
+      {total > 0 ? (
+        <>
+          {pager}
+          {entries.loading && !entries.data ? <p role="status">{tc('loading')}</p> : null}
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col" className="num" style={{ whiteSpace: 'nowrap' }}>{t('entries.index')}</th>
+                  <th scope="col">{t('entries.time')}</th>
+                  <th scope="col">{t('entries.type')}</th>
+                  <th scope="col">{t('entries.summary')}</th>
+                  <th scope="col">{t('entries.leafHash')}</th>
+                  <th scope="col">{t('entries.status')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((e) => {
+                  const status = entryStatus(verification, e.index);
+                  return (
+                    <tr key={e.index} className={status.kind === 'flagged' ? 'flagged' : undefined} data-index={e.index}>
+                      <th scope="row" className="num">
+                        <Link to={`auditor/entry/${e.index}`}>{e.index}</Link>
+                      </th>
+                      <td className="small" style={{ whiteSpace: 'nowrap' }}>
+                        <time dateTime={String(e.entry.time)}>{formatTime(e.entry.time, i18n.language)}</time>
+                      </td>
+                      <td><EventType type={e.entry.type} /></td>
+                      <td><EventSummary event={e.entry} /></td>
+                      <td><code style={NOWRAP} title={e.leafHash}>{shortHash(e.leafHash)}</code></td>
+                      <td style={{ whiteSpace: 'nowrap' }}><StatusBadge status={status} /></td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+export function StatusBadge(props: { status: EntryStatus }) {
+  const { t } = useTranslation('auditor');
+  const s = props.status;
+  if (s.kind === 'verified') return <span className="badge ok">{t('entries.verified')}</span>;
+  if (s.kind === 'flagged') return <span className="badge bad" title={s.message}>{s.missing ? t('entries.missing') : t('entries.tampered')}</span>;
+  return <span className="muted small" title={t('entries.notCheckedHint')}>{t('entries.notChecked')}</span>;
+}
