@@ -101,6 +101,8 @@ describe('credits', () => {
   it('operators price their own datasets only; prices must be non-negative', async () => {
     expect((await operator('hosp-a').setPrice(A, 12.5)).pricePerQuery).toBe(12.5);
     expect((await t.client.estimate(count([A]), { identity: t.identity })).credits).toBe(12.5);
+    // The catalog states the price in force, not the node's configured one.
+    expect((await t.client.catalog({ refresh: true })).datasets.find((d) => d.id === A)!.pricePerQuery).toBe(12.5);
     await expect(operator('hosp-b').setPrice(A, 1)).rejects.toMatchObject({ code: 'forbidden', status: 403 });
     expect(await post(`/v1/datasets/${A}/price`, { pricePerQuery: -1 }, t.space.accounts.operators['hosp-a']![0]!, 'PUT')).toMatchObject({ status: 400, body: { field: 'pricePerQuery' } });
   });

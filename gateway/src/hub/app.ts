@@ -23,6 +23,7 @@ import { importConsent } from './consent-import.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountConsole } from './console.ts';
+import { fromMilli } from '../store/sqlite-ledger.ts';
 
 export const VERSION = '0.1.0';
 
@@ -89,7 +90,13 @@ export function createHubApp(deps: HubDeps): HubApp {
     const snapshot = await catalog.get();
     res.json({
       elements: deps.dictionary,
-      datasets: [...snapshot.datasets.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      // The price in force is the one set through PUT /v1/datasets/{id}/price, else the node's.
+      datasets: [...snapshot.datasets.values()]
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((d) => {
+          const set = deps.store.ledger.price(d.id);
+          return set === undefined ? d : { ...d, pricePerQuery: fromMilli(set) };
+        }),
       unavailableNodes: snapshot.unavailable,
     });
   });

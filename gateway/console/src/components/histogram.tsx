@@ -15,7 +15,7 @@ export function Histogram(props: { title: string; bars: HistogramBar[] }) {
       <figcaption>{props.title}</figcaption>
       <div aria-hidden="true" style={{ width: '100%', height: 260 }}>
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={props.bars} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+          <BarChart accessibilityLayer={false} data={props.bars} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="#c8ccd4" />
             <XAxis dataKey="label" tick={{ fill: '#1f2430', fontSize: 12 }} interval={0} angle={-20} textAnchor="end" height={48} />
             <YAxis tick={{ fill: '#1f2430', fontSize: 12 }} allowDecimals={false} />

@@ -1,0 +1,126 @@
+/**
+ * Shared bits of the operator pages: this institution's part of a request, date and number
+ * formatting in the console's language, the purpose label, the reason form (deny, revoke)
+ * and a text download.
+ */
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { components } from '@veilgate/sdk';
+
+type S = components['schemas'];
+export type AccessRequest = S['AccessRequest'];
+export type Decision = S['Decision'];
+export type DatasetSummary = S['DatasetSummary'];
+
+/** This institution's decision on a request (each institution decides on its own datasets). */
+export function decisionOf(request: AccessRequest, node: string | undefined): Decision | undefined {
+  return node ? request.decisions.find((d) => d.node === node) : undefined;
+}
+
+/** The BCP 47 tag of the console's language, for Intl formatting. */
+export function useLocale(): string {
+  const { i18n } = useTranslation();
+  return i18n.language === 'zh' ? 'zh-CN' : 'en';
+}
+
+export function formatDateTime(iso: string | undefined, locale: string): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+export function formatNumber(value: number, locale: string, maxFractionDigits = 3): string {
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: maxFractionDigits }).format(value);
+}
+
+/** Today (UTC, as the hub's usage days are) and `days` earlier, as YYYY-MM-DD. */
+export function utcDay(offsetDays = 0): string {
+  return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Known Data Use Ontology purposes (the code is always shown; the label helps reading it). */
+const PURPOSES = { 'DUO:0000042': 'd0000042', 'DUO:0000006': 'd0000006', 'DUO:0000007': 'd0000007', 'DUO:0000011': 'd0000011' } as const;
+
+export function PurposeText(props: { code: string }) {
+  const { t } = useTranslation('operator');
+  const key = PURPOSES[props.code as keyof typeof PURPOSES];
+  return (
+    <>
+      <code>{props.code}</code>
+      {key ? <span className="muted small"> — {t(`purposes.${key}`)}</span> : null}
+    </>
+  );
+}
+
+/** A classification badge for a dataset id, when the catalog knows it. */
+export function DatasetName(props: { id: string; dataset: DatasetSummary | undefined }) {
+  const { t } = useTranslation('operator');
+  const d = props.dataset;
+  return (
+    <span>
+      <code>{props.id}</code>
+      {d ? (
+        <>
+          {' '}
+          <span className={`badge ${d.classification}`}>{t(`classes.${d.classification}`)}</span>
+        </>
+      ) : null}
+    </span>
+  );
+}
+
+/**
+ * An inline form asking for a reason (the hub requires one to deny or revoke): a labelled
+ * textarea, a confirm button named for the row and a cancel button.
+ */
+export function ReasonForm(props: {
+  id: string;
+  label: string;
+  hint: string;
+  confirm: string;
+  confirmLabel: string;
+  busy: boolean;
+  onConfirm: (reason: string) => void;
+  onCancel: () => void;
+}) {
+  const { t: tc } = useTranslation();
+  const [reason, setReason] = useState('');
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (reason.trim().length >= 3) props.onConfirm(reason.trim());
+  };
+  return (
+    <form onSubmit={submit}>
+      <label htmlFor={props.id}>{props.label}</label>
+      <textarea
+        id={props.id}
+        required
+        minLength={3}
+        maxLength={2000}
+        autoFocus
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        aria-describedby={`${props.id}-hint`}
+      />
+      <p id={`${props.id}-hint`} className="hint">{props.hint}</p>
+      <button type="submit" className="danger" disabled={props.busy} aria-label={props.confirmLabel}>
+        {props.confirm}
+      </button>
+      <button type="button" className="secondary" onClick={props.onCancel} disabled={props.busy}>
+        {tc('cancel')}
+      </button>
+    </form>
+  );
+}
+
+/** Saves text as a file (a Blob URL, revoked right after). */
+export function downloadText(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
