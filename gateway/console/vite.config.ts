@@ -16,6 +16,13 @@ export default defineConfig({
     target: 'es2023',
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
+    rolldownOptions: {
+      output: {
+        // node-seal's loader asks for the WebAssembly by its plain name, next to its own module
+        // (locateFile: new URL(path, import.meta.url)); every other asset keeps its content hash.
+        assetFileNames: (asset) => (asset.names.some((n) => n.endsWith('seal_throws.wasm')) ? 'assets/[name][extname]' : 'assets/[name]-[hash][extname]'),
+      },
+    },
   },
   logLevel: 'warn',
 });

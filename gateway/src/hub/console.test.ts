@@ -10,7 +10,8 @@ import { CONSOLE_CSP, mountConsole } from './console.ts';
 const dir = mkdtempSync(join(tmpdir(), 'veilgate-console-'));
 mkdirSync(join(dir, 'assets'));
 writeFileSync(join(dir, 'index.html'), '<!doctype html><title>console</title>');
-writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+writeFileSync(join(dir, 'assets', 'index-abc123XY.js'), 'console.log(1)');
+writeFileSync(join(dir, 'assets', 'seal_throws.wasm'), new Uint8Array([0, 97, 115, 109]));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function app(consoleDir: string) {
@@ -38,9 +39,13 @@ describe('console serving', () => {
     expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
   });
   it('serves hashed assets with a long cache', async () => {
-    const res = await request(app(dir)).get('/assets/index-abc123.js').expect(200);
+    const res = await request(app(dir)).get('/assets/index-abc123XY.js').expect(200);
     expect(res.headers['cache-control']).toContain('immutable');
     expect(res.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    // An asset without a hash in its name is revalidated (a new build may change it).
+    const wasm = await request(app(dir)).get('/assets/seal_throws.wasm').expect(200);
+    expect(wasm.headers['cache-control']).toBe('no-cache');
+    expect(wasm.headers['content-type']).toBe('application/wasm');
   });
   it('never answers API paths or missing files with the console', async () => {
     await request(app(dir)).get('/v1/health').expect(200, { status: 'ok' });

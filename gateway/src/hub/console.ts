@@ -49,10 +49,12 @@ export function mountConsole(app: Express, dir: string = DEFAULT_CONSOLE_DIR): v
     express.static(dir, {
       index: false,
       fallthrough: true,
-      // Hashed file names: cache for a year; index.html is never cached (below).
-      immutable: true,
-      maxAge: '365d',
-      setHeaders: (res) => secure(res),
+      // Hashed file names (name-<hash>.ext) are cached for a year; anything else (node-seal's
+      // WebAssembly keeps its plain name) and index.html (below) are revalidated every time.
+      setHeaders: (res, file) => {
+        secure(res);
+        res.setHeader('Cache-Control', /-[\w-]{8,}\.\w+$/.test(path.basename(file)) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
     }),
   );
   app.get(/^\/(?!v1(\/|$)|\.well-known\/).*/, (req, res, next) => {

@@ -1,0 +1,172 @@
+/**
+ * Query: build a query, estimate its cost, run it. The hub fans it out, the institutions
+ * answer with encrypted masked aggregates, and the result is decrypted here, in this
+ * browser, with the secret key loaded on the Keys page.
+ */
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { Query, QueryOutcome, QueryProgress, components } from '@veilgate/sdk';
+import { useSession } from '../../session.tsx';
+import { useLoad } from '../../components/use-load.ts';
+import { ErrorBanner } from '../../components/error-banner.tsx';
+import { Progress } from '../../components/progress.tsx';
+import { Link } from '../../router.tsx';
+import { useResearcherKeys } from './keys-context.tsx';
+import { CARD_HEADING, DEFAULT_PURPOSE, NeedKeys, formatNumber, isConsentProblem, useLocale } from './shared.tsx';
+import { buildQuery, uncoveredDatasets, type BuilderState } from './query-model.ts';
+import { QueryBuilder, initialBuilder } from './query-builder.tsx';
+import { GrantBudget, QueryResultView } from './query-result.tsx';
+
+type S = components['schemas'];
+
+export function QueryPage() {
+  const { t } = useTranslation('researcher');
+  const { t: tc } = useTranslation();
+  const { client } = useSession();
+  const catalog = useLoad(() => client.catalog(), [client]);
+  return (
+    <section>
+      <h1 tabIndex={-1}>{t('query.title')}</h1>
+      <p className="muted">{t('query.intro')}</p>
+      <ErrorBanner error={catalog.error} onRetry={catalog.reload} />
+      {catalog.data ? <QueryWorkspace catalog={catalog.data} /> : catalog.loading ? <p role="status">{tc('loading')}</p> : null}
+    </section>
+  );
+}
+
+function useProgressLabel(): (p: QueryProgress) => { label: string; value?: number; max?: number } {
+  const { t } = useTranslation('researcher');
+  return (p) => {
+    switch (p.phase) {
+      case 'tokens':
+        return { label: t('progress.tokens') };
+      case 'signing':
+        return { label: t('progress.signing') };
+      case 'fan-out':
+        return { label: t('progress.fanOut', { count: p.nodes.length, nodes: p.nodes.join(', ') }) };
+      case 'verifying':
+        return { label: t('progress.verifying') };
+      case 'decrypting':
+        return { label: t('progress.decrypting', { n: p.done + 1, total: p.total }), value: p.done, max: p.total };
+      case 'done':
+        return { label: t('progress.done') };
+    }
+  };
+}
+
+function QueryWorkspace(props: { catalog: S['Catalog'] }) {
+  const { t } = useTranslation('researcher');
+  const locale = useLocale();
+  const { client } = useSession();
+  const { loaded } = useResearcherKeys();
+  const progressLabel = useProgressLabel();
+  const [state, setState] = useState<BuilderState>(() => initialBuilder(props.catalog, DEFAULT_PURPOSE));
+  const [progress, setProgress] = useState<QueryProgress | 'estimating'>();
+  const [error, setError] = useState<unknown>();
+  const [estimate, setEstimate] = useState<{ json: string; cost: S['QueryCost'] }>();
+  const [result, setResult] = useState<{ query: Query; json: string; outcome: QueryOutcome }>();
+
+  const built = buildQuery(state, props.catalog);
+
+  /** Refuses early, in words, a query that no grant of this identity key covers. */
+  const checkGrants = async (query: Query, jkt: string) => {
+    const missing = uncoveredDatasets(query, await client.grants(), props.catalog, jkt, state.purpose);
+    if (missing.length) throw Object.assign(new Error(t('query.noGrant', { datasets: missing.join(', '), purpose: state.purpose })), { code: 'token_missing' });
+  };
+  const json = built.query ? JSON.stringify(built.query, null, 2) : '';
+  const busy = progress !== undefined;
+
+  const runEstimate = async () => {
+    if (!built.query || !loaded) return;
+    setError(undefined);
+    setEstimate(undefined);
+    setProgress('estimating');
+    try {
+      await checkGrants(built.query, loaded.identity.jkt);
+      const cost = await client.estimate(built.query, { identity: loaded.identity, purpose: state.purpose });
+      setEstimate({ json, cost });
+    } catch (cause) {
+      setError(cause);
+    } finally {
+      setProgress(undefined);
+    }
+  };
+
+  const run = async () => {
+    if (!built.query || !loaded) return;
+    const query = built.query;
+    setError(undefined);
+    setResult(undefined);
+    setEstimate(undefined);
+    setProgress({ phase: 'tokens' });
+    try {
+      await checkGrants(query, loaded.identity.jkt);
+      const outcome = await client.query(query, { keys: loaded.keys, identity: loaded.identity, purpose: state.purpose, onProgress: setProgress });
+      setResult({ query, json, outcome });
+    } catch (cause) {
+      setError(cause);
+    } finally {
+      setProgress(undefined);
+    }
+  };
+
+  const shown = progress === undefined ? undefined : progress === 'estimating' ? { label: t('progress.estimating') } : progressLabel(progress);
+  return (
+    <>
+      {loaded ? null : <NeedKeys />}
+      <QueryBuilder catalog={props.catalog} state={state} onChange={setState} disabled={busy} />
+
+      <div className="card">
+        <details>
+          <summary>{t('query.asJson')}</summary>
+          <pre data-testid="query-json">{json}</pre>
+        </details>
+        {built.problem ? <p className="warning">{t(`query.problems.${built.problem.key}`, { n: built.problem.n ?? 0 })}</p> : null}
+        <div className="row" style={{ alignItems: 'center' }}>
+          <button type="button" className="secondary" disabled={busy || !built.query || !loaded} onClick={() => void runEstimate()}>
+            {t('query.estimate')}
+          </button>
+          <button type="button" disabled={busy || !built.query || !loaded} onClick={() => void run()}>
+            {t('query.run')}
+          </button>
+        </div>
+        {shown ? <Progress label={shown.label} value={shown.value} max={shown.max} /> : null}
+        <ErrorBanner error={error} />
+        {error !== undefined && isConsentProblem(error) ? (
+          <p className="hint">
+            {t('query.consentHint')} <Link to="researcher/requests">{t('query.consentLink')}</Link>
+          </p>
+        ) : null}
+        {estimate ? (
+          <div className="card" role="status">
+            <h2 style={CARD_HEADING}>{t('cost.title')}</h2>
+            {estimate.json !== json ? <p className="hint">{t('cost.stale')}</p> : null}
+            <dl className="facts">
+              <dt>{t('cost.credits')}</dt>
+              <dd>{t('cost.creditsValue', { credits: formatNumber(estimate.cost.credits, locale), left: formatNumber(estimate.cost.creditsLeft, locale) })}</dd>
+              <dt>{t('cost.privacy')}</dt>
+              <dd>
+                {estimate.cost.rho > 0
+                  ? t('cost.rho', { rho: formatNumber(estimate.cost.rho, locale, 4), epsilon: formatNumber(estimate.cost.epsilon, locale, 3), delta: estimate.cost.delta.toExponential(0) })
+                  : t('cost.noDp')}
+              </dd>
+              {estimate.cost.grants.map((g) => (
+                <GrantBudget key={g.jti} grant={g} after />
+              ))}
+            </dl>
+          </div>
+        ) : null}
+      </div>
+
+      <h2>{t('result.title')}</h2>
+      {result ? (
+        <>
+          {result.json !== json ? <p className="hint">{t('result.stale')}</p> : null}
+          <QueryResultView query={result.query} outcome={result.outcome} />
+        </>
+      ) : (
+        <p className="muted">{t('result.empty')}</p>
+      )}
+    </>
+  );
+}

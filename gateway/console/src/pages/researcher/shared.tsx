@@ -1,0 +1,125 @@
+/**
+ * Shared bits of the researcher pages: the "no keys" notice, purposes (DUO terms), request
+ * state badges, number and date formatting in the console's language.
+ */
+import { useEffect } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { components } from '@veilgate/sdk';
+import { Link } from '../../router.tsx';
+
+type S = components['schemas'];
+
+/** The Data Use Ontology purposes a researcher can choose (code → message key). */
+export const PURPOSES = [
+  { code: 'DUO:0000006', key: 'd0000006' },
+  { code: 'DUO:0000007', key: 'd0000007' },
+  { code: 'DUO:0000042', key: 'd0000042' },
+] as const;
+export const DEFAULT_PURPOSE = 'DUO:0000006';
+
+/** Every operation of the query language, in the spec's order. */
+export const OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'variance', 'stddev', 'histogram'];
+
+/** A heading at the top of a card (no extra space above it). */
+export const CARD_HEADING = { marginTop: 0 } as const;
+/** Identifiers and dates that should not break inside a narrow table cell. */
+export const NOWRAP = { whiteSpace: 'nowrap', wordBreak: 'normal' } as const;
+
+/** The BCP 47 tag of the console's language, for Intl formatting. */
+export function useLocale(): string {
+  const { i18n } = useTranslation();
+  return i18n.language === 'zh' ? 'zh-CN' : 'en';
+}
+
+export function formatNumber(value: number, locale: string, maxFractionDigits = 2): string {
+  return new Intl.NumberFormat(locale, { maximumFractionDigits: maxFractionDigits }).format(value);
+}
+
+export function formatDateTime(iso: string | undefined, locale: string): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
+}
+
+/** Shown where keys are needed but none are loaded in this page. */
+export function NeedKeys() {
+  const { t } = useTranslation('researcher');
+  return (
+    <p className="warning">
+      {t('needKeys.text')} <Link to="researcher/keys">{t('needKeys.link')}</Link>
+    </p>
+  );
+}
+
+/** A purpose <select> labelled "Purpose", the DUO code shown with its description. */
+export function PurposeSelect(props: { id: string; value: string; onChange: (code: string) => void; hint?: string }) {
+  const { t } = useTranslation('researcher');
+  return (
+    <>
+      <label htmlFor={props.id}>{t('purpose.label')}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)} aria-describedby={props.hint ? `${props.id}-hint` : undefined}>
+        {PURPOSES.map((p) => (
+          <option key={p.code} value={p.code}>
+            {p.code} — {t(`purpose.${p.key}`)}
+          </option>
+        ))}
+      </select>
+      {props.hint ? <p id={`${props.id}-hint`} className="hint">{props.hint}</p> : null}
+    </>
+  );
+}
+
+/** A purpose code with its description when known. */
+export function PurposeText(props: { code: string }) {
+  const { t } = useTranslation('researcher');
+  const known = PURPOSES.find((p) => p.code === props.code);
+  return (
+    <>
+      <code style={NOWRAP}>{props.code}</code>
+      {known ? <div className="muted small">{t(`purpose.${known.key}`)}</div> : null}
+    </>
+  );
+}
+
+const STATE_CLASS: Record<S['AccessRequestState'], string> = {
+  submitted: 'pending',
+  active: 'ok',
+  denied: 'denied',
+  withdrawn: 'withdrawn',
+  expired: 'expired',
+  revoked: 'revoked',
+};
+
+export function StateBadge(props: { state: S['AccessRequestState'] }) {
+  const { t } = useTranslation('researcher');
+  return <span className={`badge ${STATE_CLASS[props.state]}`}>{t(`states.${props.state}`)}</span>;
+}
+
+/** Whether an API error means that no grant (or none with quota or budget left) covers the query. */
+export function isConsentProblem(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (/^(token_|dpop_)/.test(code) || ['quota_exhausted', 'budget_exhausted', 'forbidden', 'consent_required'].includes(code));
+}
+
+/**
+ * Reloads a list every `ms` while the tab is visible and when it regains focus, so that
+ * decisions made by the institutions meanwhile show up without a manual refresh.
+ */
+export function useAutoRefresh(reload: () => void, ms: number): void {
+  useEffect(() => {
+    const tick = () => {
+      if (document.visibilityState === 'visible') reload();
+    };
+    const timer = setInterval(tick, ms);
+    addEventListener('focus', tick);
+    return () => {
+      clearInterval(timer);
+      removeEventListener('focus', tick);
+    };
+  }, [reload, ms]);
+}
+
+/** Lets the browser paint (a progress bar) before a long synchronous WebAssembly step. */
+export function nextPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
