@@ -47,6 +47,12 @@ export default namespace(
     notFound: 'This page does not exist.',
     notAllowed: 'Your role cannot open this page.',
     credits: '{{value}} credits',
+    purposes: {
+      d0000006: 'Health, medical or biomedical research',
+      d0000007: 'Disease-specific research',
+      d0000042: 'General research use',
+      d0000011: 'Population origins or ancestry research',
+    },
     progress: '{{done}} of {{total}}',
   },
   {
@@ -95,6 +101,12 @@ export default namespace(
     notFound: '页面不存在。',
     notAllowed: '您的角色无权访问此页面。',
     credits: '{{value}} 积分',
+    purposes: {
+      d0000006: '健康、医学或生物医学研究',
+      d0000007: '特定疾病研究',
+      d0000042: '一般研究用途',
+      d0000011: '人群起源或祖源研究',
+    },
     progress: '{{done}} / {{total}}',
   },
 );

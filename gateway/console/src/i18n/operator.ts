@@ -13,12 +13,6 @@ export default namespace(
     classes: { general: 'General', important: 'Important', core: 'Core' },
     operations: { count: 'count', sum: 'sum', mean: 'mean', variance: 'variance', stddev: 'standard deviation', histogram: 'histogram' },
     decisionStates: { pending: 'Pending', approved: 'Approved', denied: 'Denied', revoked: 'Revoked', expired: 'Expired' },
-    purposes: {
-      d0000042: 'General research use',
-      d0000006: 'Health, medical or biomedical research',
-      d0000007: 'Disease-specific research',
-      d0000011: 'Population origins or ancestry research',
-    },
     fields: {
       request: 'Request',
       researcher: 'Researcher',
@@ -185,12 +179,6 @@ export default namespace(
     classes: { general: '一般数据', important: '重要数据', core: '核心数据' },
     operations: { count: '计数', sum: '求和', mean: '均值', variance: '方差', stddev: '标准差', histogram: '直方图' },
     decisionStates: { pending: '待审批', approved: '已批准', denied: '已拒绝', revoked: '已撤销', expired: '已过期' },
-    purposes: {
-      d0000042: '一般研究用途',
-      d0000006: '健康、医学或生物医学研究',
-      d0000007: '特定疾病研究',
-      d0000011: '人群起源或祖源研究',
-    },
     fields: {
       request: '申请',
       researcher: '研究人员',

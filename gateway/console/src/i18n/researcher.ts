@@ -8,9 +8,6 @@ export default namespace(
     },
     purpose: {
       label: 'Purpose',
-      d0000006: 'Health/medical/biomedical research',
-      d0000007: 'Disease-specific research',
-      d0000042: 'General research use',
     },
     states: { submitted: 'Submitted', active: 'Active', denied: 'Denied', withdrawn: 'Withdrawn', expired: 'Expired', revoked: 'Revoked' },
     decisionStates: { pending: 'Pending', approved: 'Approved', denied: 'Denied', revoked: 'Revoked', expired: 'Expired' },
@@ -237,9 +234,6 @@ export default namespace(
     },
     purpose: {
       label: '用途',
-      d0000006: '健康/医学/生物医学研究',
-      d0000007: '特定疾病研究',
-      d0000042: '一般研究用途',
     },
     states: { submitted: '已提交', active: '已生效', denied: '已拒绝', withdrawn: '已撤回', expired: '已过期', revoked: '已撤销' },
     decisionStates: { pending: '待审批', approved: '已批准', denied: '已拒绝', revoked: '已撤销', expired: '已过期' },

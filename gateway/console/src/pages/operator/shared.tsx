@@ -17,39 +17,12 @@ export function decisionOf(request: AccessRequest, node: string | undefined): De
   return node ? request.decisions.find((d) => d.node === node) : undefined;
 }
 
-/** The BCP 47 tag of the console's language, for Intl formatting. */
-export function useLocale(): string {
-  const { i18n } = useTranslation();
-  return i18n.language === 'zh' ? 'zh-CN' : 'en';
-}
-
-export function formatDateTime(iso: string | undefined, locale: string): string {
-  if (!iso) return '—';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
-}
-
-export function formatNumber(value: number, locale: string, maxFractionDigits = 3): string {
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: maxFractionDigits }).format(value);
-}
+export { formatDateTime, formatNumber, useLocale } from '../../components/format.ts';
+export { PurposeText } from '../../components/purpose.tsx';
 
 /** Today (UTC, as the hub's usage days are) and `days` earlier, as YYYY-MM-DD. */
 export function utcDay(offsetDays = 0): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
-}
-
-/** Known Data Use Ontology purposes (the code is always shown; the label helps reading it). */
-const PURPOSES = { 'DUO:0000042': 'd0000042', 'DUO:0000006': 'd0000006', 'DUO:0000007': 'd0000007', 'DUO:0000011': 'd0000011' } as const;
-
-export function PurposeText(props: { code: string }) {
-  const { t } = useTranslation('operator');
-  const key = PURPOSES[props.code as keyof typeof PURPOSES];
-  return (
-    <>
-      <code>{props.code}</code>
-      {key ? <span className="muted small"> — {t(`purposes.${key}`)}</span> : null}
-    </>
-  );
 }
 
 /** A classification badge for a dataset id, when the catalog knows it. */

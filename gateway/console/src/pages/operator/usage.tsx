@@ -10,7 +10,7 @@ import { useSession } from '../../session.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { InstitutionLine } from './institution.tsx';
-import { CreditsChart } from './credits-chart.tsx';
+import { BarChartFigure } from '../../components/bar-chart.tsx';
 import { DatasetSettings } from './dataset-settings.tsx';
 import { downloadText, formatNumber, useLocale, utcDay } from './shared.tsx';
 
@@ -162,7 +162,7 @@ export function UsagePage() {
           </div>
 
           <h2>{t('usage.byDay')}</h2>
-          <CreditsChart title={t('usage.chartTitle')} seriesName={t('usage.credits')} days={perDay} />
+          <BarChartFigure title={t('usage.chartTitle')} seriesName={t('usage.credits')} colour="#166534" height={220} bars={perDay.map((d) => ({ label: d.day, value: d.credits }))} />
           <div className="table-wrap">
             <table>
               <thead>

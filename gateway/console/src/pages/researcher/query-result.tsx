@@ -5,7 +5,7 @@
  */
 import { useTranslation } from 'react-i18next';
 import type { AggregateValue, GroupResult, Query, QueryOutcome } from '@veilgate/sdk';
-import { Histogram } from '../../components/histogram.tsx';
+import { BarChartFigure } from '../../components/bar-chart.tsx';
 import { aggregateLabel } from './query-model.ts';
 import { CARD_HEADING, formatNumber, useLocale } from './shared.tsx';
 
@@ -130,7 +130,7 @@ export function QueryResultView(props: { query: Query; outcome: QueryOutcome }) 
               const title = `${aggregateLabel(a)} · ${groupName(g)}`;
               return (
                 <div key={gi} className="card" style={{ margin: 0 }}>
-                  <Histogram title={title} bars={v.bins.map((b, k) => ({ label: binLabel(b.lower, b.upper, k === v.bins.length - 1), count: b.count }))} />
+                  <BarChartFigure title={title} integers slantedLabels bars={v.bins.map((b, k) => ({ label: binLabel(b.lower, b.upper, k === v.bins.length - 1), value: b.count }))} />
                   <table aria-label={t('result.binsLabel', { title })}>
                     <thead>
                       <tr>

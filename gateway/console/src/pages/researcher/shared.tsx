@@ -9,13 +9,9 @@ import { Link } from '../../router.tsx';
 
 type S = components['schemas'];
 
-/** The Data Use Ontology purposes a researcher can choose (code → message key). */
-export const PURPOSES = [
-  { code: 'DUO:0000006', key: 'd0000006' },
-  { code: 'DUO:0000007', key: 'd0000007' },
-  { code: 'DUO:0000042', key: 'd0000042' },
-] as const;
-export const DEFAULT_PURPOSE = 'DUO:0000006';
+export { DEFAULT_PURPOSE, PURPOSES, PurposeText } from '../../components/purpose.tsx';
+export { formatDateTime, formatNumber, useLocale } from '../../components/format.ts';
+import { PURPOSES } from '../../components/purpose.tsx';
 
 /** Every operation of the query language, in the spec's order. */
 export const OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'variance', 'stddev', 'histogram'];
@@ -24,22 +20,6 @@ export const OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'variance',
 export const CARD_HEADING = { marginTop: 0 } as const;
 /** Identifiers and dates that should not break inside a narrow table cell. */
 export const NOWRAP = { whiteSpace: 'nowrap', wordBreak: 'normal' } as const;
-
-/** The BCP 47 tag of the console's language, for Intl formatting. */
-export function useLocale(): string {
-  const { i18n } = useTranslation();
-  return i18n.language === 'zh' ? 'zh-CN' : 'en';
-}
-
-export function formatNumber(value: number, locale: string, maxFractionDigits = 2): string {
-  return new Intl.NumberFormat(locale, { maximumFractionDigits: maxFractionDigits }).format(value);
-}
-
-export function formatDateTime(iso: string | undefined, locale: string): string {
-  if (!iso) return '—';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date);
-}
 
 /** Shown where keys are needed but none are loaded in this page. */
 export function NeedKeys() {
@@ -54,29 +34,18 @@ export function NeedKeys() {
 /** A purpose <select> labelled "Purpose", the DUO code shown with its description. */
 export function PurposeSelect(props: { id: string; value: string; onChange: (code: string) => void; hint?: string }) {
   const { t } = useTranslation('researcher');
+  const { t: tc } = useTranslation();
   return (
     <>
       <label htmlFor={props.id}>{t('purpose.label')}</label>
       <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)} aria-describedby={props.hint ? `${props.id}-hint` : undefined}>
         {PURPOSES.map((p) => (
           <option key={p.code} value={p.code}>
-            {p.code} — {t(`purpose.${p.key}`)}
+            {p.code} — {tc(`purposes.${p.key}`)}
           </option>
         ))}
       </select>
       {props.hint ? <p id={`${props.id}-hint`} className="hint">{props.hint}</p> : null}
-    </>
-  );
-}
-
-/** A purpose code with its description when known. */
-export function PurposeText(props: { code: string }) {
-  const { t } = useTranslation('researcher');
-  const known = PURPOSES.find((p) => p.code === props.code);
-  return (
-    <>
-      <code style={NOWRAP}>{props.code}</code>
-      {known ? <div className="muted small">{t(`purpose.${known.key}`)}</div> : null}
     </>
   );
 }
