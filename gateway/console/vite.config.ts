@@ -17,6 +17,12 @@ export default defineConfig({
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
     rolldownOptions: {
+      // node-seal's Emscripten loader has a Node-only branch (`await import('module')`) that
+      // never runs in a browser; Vite's notice about externalizing it is expected.
+      onwarn(warning, warn) {
+        if (/"module" has been externalized for browser compatibility/.test(warning.message)) return;
+        warn(warning);
+      },
       output: {
         // node-seal's loader asks for the WebAssembly by its plain name, next to its own module
         // (locateFile: new URL(path, import.meta.url)); every other asset keeps its content hash.
