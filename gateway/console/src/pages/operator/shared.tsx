@@ -86,14 +86,4 @@ export function ReasonForm(props: {
   );
 }
 
-/** Saves text as a file (a Blob URL, revoked right after). */
-export function downloadText(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
+export { downloadText } from '../../components/download.ts';

@@ -3,6 +3,7 @@
  * BFV key with the hub, save both to a file and load them again. The secret halves stay in
  * memory (and in the file the researcher chooses to save); they are never sent or shown.
  */
+import { downloadText } from '../../components/download.ts';
 import { useRef, useState, type ChangeEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { exportIdentity, exportKeyPair, generateHeKeyPair, generateIdentityKey, importIdentity, importKeyPair } from '@veilgate/sdk';
@@ -78,14 +79,7 @@ export function KeysPage() {
 
   const save = () => {
     if (!loaded) return;
-    const url = URL.createObjectURL(new Blob([keyFileText(loaded)], { type: 'application/json' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `veilgate-keys-${loaded.keys.keyId.slice(0, 12)}.json`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 30_000);
+    downloadText(`veilgate-keys-${loaded.keys.keyId.slice(0, 12)}.json`, keyFileText(loaded), 'application/json');
     setSaved(true);
   };
 
