@@ -50,8 +50,11 @@ export function SessionProvider(props: { children: ReactNode }) {
   useEffect(() => {
     const saved = sessionStorage.getItem(STORAGE_KEY);
     if (!saved) return;
+    // Only a refused key is forgotten; a network failure keeps it for the next reload.
     signIn(saved)
-      .catch(() => sessionStorage.removeItem(STORAGE_KEY))
+      .catch((cause: unknown) => {
+        if ((cause as { status?: number }).status === 401) sessionStorage.removeItem(STORAGE_KEY);
+      })
       .finally(() => setRestoring(false));
   }, [signIn]);
 

@@ -16,7 +16,7 @@ export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../console/dist', i
 export const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
