@@ -122,6 +122,11 @@ export class VeilgateClient {
     return unwrap(await this.api.POST('/v1/accounts', { body: input }));
   }
 
+  /** `GET /v1/accounts` (admin): every account, oldest first, optionally of one role; never a key. */
+  async listAccounts(role?: S['Role']): Promise<S['Account'][]> {
+    return unwrap(await this.api.GET('/v1/accounts', { params: { query: role ? { role } : {} } })).accounts;
+  }
+
   /** `GET /v1/catalog`, cached per client unless `refresh`. */
   async catalog(options: { refresh?: boolean } = {}): Promise<S['Catalog']> {
     if (!this.#catalog || options.refresh) {
@@ -198,9 +203,9 @@ export class VeilgateClient {
     return unwrap(await this.api.POST('/v1/access-requests/{requestId}/revoke', { params: { path: { requestId: id } }, body: { reason } }));
   }
 
-  /** `GET /v1/balance`: my credits and each grant's privacy budget. */
-  async balance(): Promise<S['Balance']> {
-    return unwrap(await this.api.GET('/v1/balance'));
+  /** `GET /v1/balance`: my credits and each grant's privacy budget; an admin names the researcher's `account`. */
+  async balance(account?: string): Promise<S['Balance']> {
+    return unwrap(await this.api.GET('/v1/balance', { params: { query: account === undefined ? {} : { account } } }));
   }
 
   /** `POST /v1/queries/estimate`: what a query would cost, and what would be left. */

@@ -60,6 +60,8 @@ describe('servers answer what the spec declares', () => {
     expect(catalog.datasets.filter((d) => !d.queryable).map((d) => d.classification)).toEqual(['core']);
     expect((await call('createAccount', 'POST', `${hub}/v1/accounts`, { apiKey: t.space.accounts.admin, body: { name: 'n', role: 'auditor' } })).status).toBe(201);
     expect((await call('createAccount', 'POST', `${hub}/v1/accounts`, { apiKey: researcher, body: { name: 'n', role: 'auditor' } })).status).toBe(403);
+    expect((await call('listAccounts', 'GET', `${hub}/v1/accounts?role=auditor`, { apiKey: t.space.accounts.admin })).status).toBe(200);
+    expect((await call('listAccounts', 'GET', `${hub}/v1/accounts?role=nobody`, { apiKey: t.space.accounts.admin })).status).toBe(400);
     expect((await call('registerKey', 'POST', `${hub}/v1/keys`, { apiKey: researcher, body: { publicKey: toBase64(t.keys.publicKey) } })).status).toBe(201);
     expect((await call('registerKey', 'POST', `${hub}/v1/keys`, { apiKey: researcher, body: { publicKey: 'AAAA'.repeat(8) } })).status).toBe(400);
     expect((await call('getKey', 'GET', `${hub}/v1/keys/${t.keys.keyId}`)).status).toBe(200);

@@ -12,6 +12,7 @@ import { CatalogPage } from './pages/catalog.tsx';
 import { researcherRoutes, ResearcherProvider } from './pages/researcher/index.tsx';
 import { operatorRoutes } from './pages/operator/index.tsx';
 import { auditorRoutes } from './pages/auditor/index.tsx';
+import { adminRoutes } from './pages/admin/index.tsx';
 
 const catalogRoute: RouteDef = { path: 'catalog', nav: 'catalog', render: () => <CatalogPage /> };
 
@@ -25,7 +26,7 @@ export function routesFor(role: Account['role']): RouteDef[] {
     case 'auditor':
       return [catalogRoute, ...auditorRoutes];
     case 'admin':
-      return [catalogRoute, ...auditorRoutes];
+      return [catalogRoute, ...adminRoutes, ...auditorRoutes];
   }
 }
 
@@ -34,7 +35,7 @@ const HOME: Record<Account['role'], string> = {
   researcher: 'researcher/query',
   operator: 'operator/requests',
   auditor: 'auditor/log',
-  admin: 'auditor/log',
+  admin: 'admin/accounts',
 };
 
 export function App() {
@@ -75,7 +76,7 @@ function Shell() {
     const routes = routesFor(session.account.role);
     if (route.length === 0) location.replace(`#/${HOME[session.account.role]}`);
     const match = routes.find((r) => path === r.path || path.startsWith(`${r.path}/`));
-    const known = [catalogRoute, ...researcherRoutes, ...operatorRoutes, ...auditorRoutes].some((r) => path === r.path || path.startsWith(`${r.path}/`));
+    const known = [catalogRoute, ...researcherRoutes, ...operatorRoutes, ...auditorRoutes, ...adminRoutes].some((r) => path === r.path || path.startsWith(`${r.path}/`));
     content = match ? match.render(route.slice(match.path.split('/').length)) : route.length === 0 ? null : <p role="alert">{known ? t('notAllowed') : t('notFound')}</p>;
     nav = (
       <nav aria-label={t('mainNav')}>

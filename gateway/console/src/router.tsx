@@ -33,6 +33,6 @@ export function Link(props: { to: string; current?: boolean; children: ReactNode
 export interface RouteDef {
   path: string;
   /** Key under common `nav.*` naming the page in the navigation (omitted: not in the nav). */
-  nav?: 'catalog' | 'keys' | 'requests' | 'grants' | 'query' | 'pending' | 'activeGrants' | 'usage' | 'consent' | 'log' | 'trace';
+  nav?: 'catalog' | 'keys' | 'requests' | 'grants' | 'query' | 'pending' | 'activeGrants' | 'usage' | 'consent' | 'log' | 'trace' | 'accounts' | 'credits';
   render: (rest: string[]) => ReactNode;
 }

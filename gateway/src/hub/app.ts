@@ -8,7 +8,7 @@ import { GatewayError } from '../errors.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import { jsonBody } from '../http/json-body.ts';
-import type { StateStore } from '../store/state-store.ts';
+import type { Role, StateStore } from '../store/state-store.ts';
 import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
 import { createCatalog, type NodeRegistration } from './catalog.ts';
 import { estimateQuery, runQuery } from './run-query.ts';
@@ -26,6 +26,9 @@ import { mountConsole } from './console.ts';
 import { fromMilli } from '../store/sqlite-ledger.ts';
 
 export const VERSION = '0.1.0';
+
+/** The spec's `Role` enum (a missing or extra role fails to compile). */
+const ROLES: Record<Role, true> = { researcher: true, operator: true, auditor: true, admin: true };
 
 /** Everything a hub app needs. */
 export interface HubDeps {
@@ -85,6 +88,15 @@ export function createHubApp(deps: HubDeps): HubApp {
     const { account, apiKey } = await createAccount(deps.store, body);
     witnessing.kick();
     res.status(201).json({ id: account.id, name: account.name, role: account.role, ...(account.node ? { node: account.node } : {}), createdAt: account.createdAt, apiKey });
+  });
+  mountOperation(app, 'listAccounts', security, requireRole('admin'), async (req, res) => {
+    const role = req.query.role;
+    if (role !== undefined && (typeof role !== 'string' || !Object.hasOwn(ROLES, role))) {
+      throw new GatewayError('invalid_request', `role must be one of ${Object.keys(ROLES).join(', ')}`, { field: 'role' });
+    }
+    const rows = await deps.store.listAccounts(role === undefined ? {} : { role: role as Role });
+    // Only the public fields: never the key hash (nor the log index, which is internal).
+    res.json({ accounts: rows.map((a) => ({ id: a.id, name: a.name, role: a.role, ...(a.node ? { node: a.node } : {}), createdAt: a.createdAt })) });
   });
   mountOperation(app, 'getCatalog', security, async (_req, res) => {
     const snapshot = await catalog.get();

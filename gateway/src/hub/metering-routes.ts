@@ -50,8 +50,22 @@ export function mountMeteringRoutes(
   mountOperation(router, 'estimateQuery', security, requireRole('researcher'), async (req, res) => {
     res.json(await deps.estimate(accountOf(res), req.body as S['QueryRequest']));
   });
-  mountOperation(router, 'getBalance', security, requireRole('researcher'), async (_req, res) => {
-    res.json(await balanceOf(deps.store, accountOf(res).id));
+  mountOperation(router, 'getBalance', security, requireRole('researcher', 'admin'), async (req, res) => {
+    const caller = accountOf(res);
+    const named = req.query.account;
+    if (named !== undefined && (typeof named !== 'string' || named.length === 0 || named.length > 100)) {
+      throw new GatewayError('invalid_request', 'account must be one account id', { field: 'account' });
+    }
+    if (caller.role === 'researcher') {
+      // Someone else's balance is not a researcher's business (nor whether that account exists).
+      if (named !== undefined && named !== caller.id) throw new GatewayError('forbidden', 'account: a researcher may read only their own balance', { field: 'account' });
+      res.json(await balanceOf(deps.store, caller.id));
+      return;
+    }
+    if (named === undefined) throw new GatewayError('invalid_request', 'account is required: the researcher whose balance to read', { field: 'account' });
+    const target = await deps.store.findAccount(named);
+    if (!target || target.role !== 'researcher') throw new GatewayError('not_found', `account: no researcher account ${named}`, { field: 'account' });
+    res.json(await balanceOf(deps.store, target.id));
   });
   mountOperation(router, 'topUpCredits', security, requireRole('admin'), async (req, res) => {
     const body = req.body as { account: string; amount: number };

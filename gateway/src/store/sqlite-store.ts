@@ -79,6 +79,8 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     accountByHash: db.prepare('SELECT * FROM accounts WHERE key_hash = ?'),
     accountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
+    allAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_at, id'),
+    accountsOfRole: db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY created_at, id'),
     insertKey: db.prepare('INSERT INTO he_keys (key_id, account_id, public_key, created_at, log_index) VALUES (?, ?, ?, ?, ?)'),
     keyById: db.prepare('SELECT * FROM he_keys WHERE key_id = ?'),
     insertQuery: db.prepare(`INSERT INTO queries (id, account_id, key_id, datasets, request_sha256, status, created_at, accepted_index) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)`),
@@ -142,6 +144,10 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     },
     async countAccounts() {
       return Number((q.countAccounts.get() as { n: number }).n);
+    },
+    async listAccounts(filter = {}) {
+      const rows = (filter.role ? q.accountsOfRole.all(filter.role) : q.allAccounts.all()) as Row[];
+      return rows.map(toAccount);
     },
     async putHeKey(key) {
       return transaction(() => {

@@ -129,6 +129,8 @@ export interface StateStore extends AccessStore {
   findAccountByKeyHash(keyHash: string): Promise<AccountRow | undefined>;
   findAccount(id: string): Promise<AccountRow | undefined>;
   countAccounts(): Promise<number>;
+  /** Every account (optionally of one role), oldest first: by `createdAt`, then `id`. */
+  listAccounts(filter?: { role?: Role }): Promise<AccountRow[]>;
   /** Inserts the key unless present; returns the stored row (first registration wins). */
   putHeKey(key: Omit<HeKeyRow, 'logIndex'>): Promise<HeKeyRow>;
   getHeKey(keyId: string): Promise<HeKeyRow | undefined>;

@@ -43,7 +43,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** @description Admin only. Every account, oldest first (by `createdAt`, then `id`) — never an API key or its hash. */
+        get: operations["listAccounts"];
         put?: never;
         /** @description Admin only. The API key is returned once and stored only as a hash. */
         post: operations["createAccount"];
@@ -523,7 +524,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The caller's credits and, per grant in force, the privacy budget spent, reserved and left. */
+        /**
+         * @description A researcher's credits and, per grant in force, the privacy budget spent, reserved and
+         *     left. Researchers read their own balance; admins name the researcher with `account`.
+         */
         get: operations["getBalance"];
         put?: never;
         post?: never;
@@ -1213,13 +1217,6 @@ export interface components {
         };
         Balance: {
             account: string;
-            /** @description zCDP budget this query spends (0 when no dataset has differential privacy on). */
-            rho?: number;
-            /** @description Every node of the query with its mask key; each node adds pairwise masks that cancel only in the full sum. */
-            participants?: {
-                node: components["schemas"]["NodeId"];
-                maskKey: string;
-            }[];
             credits: number;
             grants: {
                 node: components["schemas"]["NodeId"];
@@ -1396,6 +1393,34 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: {
+                /** @description Only the accounts of this role. */
+                role?: components["schemas"]["Role"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accounts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accounts: components["schemas"]["Account"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     createAccount: {
@@ -2122,7 +2147,10 @@ export interface operations {
     };
     getBalance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The researcher whose balance to read — required for admins; a researcher may name only their own account. */
+                account?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2138,7 +2166,10 @@ export interface operations {
                     "application/json": components["schemas"]["Balance"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     topUpCredits: {

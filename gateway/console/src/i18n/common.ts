@@ -24,6 +24,8 @@ export default namespace(
       consent: 'Patient consent',
       log: 'Audit log',
       trace: 'Trace',
+      accounts: 'Accounts',
+      credits: 'Credits',
     },
     login: {
       title: 'Sign in',
@@ -78,6 +80,8 @@ export default namespace(
       consent: '患者知情同意',
       log: '审计日志',
       trace: '溯源',
+      accounts: '账户',
+      credits: '积分',
     },
     login: {
       title: '登录',

@@ -9,8 +9,9 @@ import catalog from './catalog.ts';
 import researcher from './researcher.ts';
 import operator from './operator.ts';
 import auditor from './auditor.ts';
+import admin from './admin.ts';
 
-const namespaces = { common, catalog, researcher, operator, auditor };
+const namespaces = { common, catalog, researcher, operator, auditor, admin };
 
 function flatten(value: unknown, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();

@@ -10,14 +10,15 @@ import catalog from './catalog.ts';
 import researcher from './researcher.ts';
 import operator from './operator.ts';
 import auditor from './auditor.ts';
+import admin from './admin.ts';
 
-export const namespaces = { common, catalog, researcher, operator, auditor };
+export const namespaces = { common, catalog, researcher, operator, auditor, admin };
 export type Language = 'en' | 'zh';
 export const LANGUAGES: readonly Language[] = ['en', 'zh'];
 
 export const resources = {
-  en: { common: common.en, catalog: catalog.en, researcher: researcher.en, operator: operator.en, auditor: auditor.en },
-  zh: { common: common.zh, catalog: catalog.zh, researcher: researcher.zh, operator: operator.zh, auditor: auditor.zh },
+  en: { common: common.en, catalog: catalog.en, researcher: researcher.en, operator: operator.en, auditor: auditor.en, admin: admin.en },
+  zh: { common: common.zh, catalog: catalog.zh, researcher: researcher.zh, operator: operator.zh, auditor: auditor.zh, admin: admin.zh },
 };
 
 declare module 'i18next' {
