@@ -10,8 +10,9 @@ import researcher from './researcher.ts';
 import operator from './operator.ts';
 import auditor from './auditor.ts';
 import admin from './admin.ts';
+import errors from './errors.ts';
 
-const namespaces = { common, catalog, researcher, operator, auditor, admin };
+const namespaces = { common, catalog, researcher, operator, auditor, admin, errors };
 
 function flatten(value: unknown, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();

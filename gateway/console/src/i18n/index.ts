@@ -10,15 +10,16 @@ import catalog from './catalog.ts';
 import researcher from './researcher.ts';
 import operator from './operator.ts';
 import auditor from './auditor.ts';
+import errors from './errors.ts';
 import admin from './admin.ts';
 
-export const namespaces = { common, catalog, researcher, operator, auditor, admin };
+export const namespaces = { common, catalog, researcher, operator, auditor, admin, errors };
 export type Language = 'en' | 'zh';
 export const LANGUAGES: readonly Language[] = ['en', 'zh'];
 
 export const resources = {
-  en: { common: common.en, catalog: catalog.en, researcher: researcher.en, operator: operator.en, auditor: auditor.en, admin: admin.en },
-  zh: { common: common.zh, catalog: catalog.zh, researcher: researcher.zh, operator: operator.zh, auditor: auditor.zh, admin: admin.zh },
+  en: { common: common.en, catalog: catalog.en, researcher: researcher.en, operator: operator.en, auditor: auditor.en, admin: admin.en, errors: errors.en },
+  zh: { common: common.zh, catalog: catalog.zh, researcher: researcher.zh, operator: operator.zh, auditor: auditor.zh, admin: admin.zh, errors: errors.zh },
 };
 
 declare module 'i18next' {
