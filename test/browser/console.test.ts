@@ -46,8 +46,8 @@ async function signIn(apiKey: string, options: { keyboard?: boolean } = {}): Pro
   watchPage(page, pageErrors);
   await page.goto(`${space.hubUrl}/`);
   if (options.keyboard) {
-    // Keyboard only: the skip link comes first, then the language switch, then the form.
-    await page.getByLabel('API key').focus();
+    // Keyboard only: Tab from the top of the page to the API key field, type, Enter.
+    await tabTo(page, { id: 'api-key' });
     await page.keyboard.type(apiKey);
     await page.keyboard.press('Enter');
   } else {
@@ -56,6 +56,16 @@ async function signIn(apiKey: string, options: { keyboard?: boolean } = {}): Pro
   }
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
   return page;
+}
+
+/** Presses Tab until the focused element has this id or aria-label (at most `limit` presses): reachable by keyboard. */
+async function tabTo(page: Page, target: { id?: string; ariaLabel?: string }, limit = 80): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => ({ id: document.activeElement?.id, ariaLabel: document.activeElement?.getAttribute('aria-label') ?? undefined }));
+    if ((target.id === undefined || at.id === target.id) && (target.ariaLabel === undefined || at.ariaLabel === target.ariaLabel)) return;
+  }
+  throw new Error(`not reachable with ${limit} Tab presses: ${JSON.stringify(target)}`);
 }
 
 async function open(page: Page, link: string, heading: string): Promise<void> {
@@ -111,7 +121,7 @@ describe('web console in Chromium', () => {
         await expectAccessible(operator, 'operator pending');
       }
       if (keyboard) {
-        await approve.focus();
+        await tabTo(operator, { ariaLabel: `Approve ${requestId}` });
         await operator.keyboard.press('Enter');
       } else await approve.click();
       await operator.getByRole('status').filter({ hasText: requestId }).waitFor();
@@ -194,12 +204,13 @@ describe('web console in Chromium', () => {
   }, TIMEOUT);
 
   it('the console is complete in Chinese', async () => {
-    await researcher.getByRole('button', { name: 'Switch to Chinese' }).click();
+    await researcher.getByRole('button', { name: '中文' }).click();
     await researcher.getByRole('heading', { level: 1, name: '查询' }).waitFor();
     expect(await researcher.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     await expect.poll(() => researcher.getByRole('navigation').textContent()).toContain('访问申请');
     await screenshot(researcher, 'researcher-query-zh');
-    await researcher.getByRole('button', { name: '切换到英文' }).click();
+    expect(await researcher.title()).toBe('查询 · Veilgate 可信数据空间');
+    await researcher.getByRole('button', { name: 'English' }).click();
     await researcher.getByRole('heading', { level: 1, name: 'Query' }).waitFor();
   }, TIMEOUT);
 
@@ -228,6 +239,8 @@ describe('web console in Chromium', () => {
       const problems = auditor.getByRole('list', { name: 'Problems' });
       await problems.waitFor({ timeout: 60_000 });
       expect(await problems.textContent()).toMatch(/Entry 5\b/);
+      // The entries table pages newest first: go back until entry 5's row is shown.
+      for (let i = 0; i < 20 && (await auditor.locator('tr[data-index="5"]').count()) === 0; i++) await auditor.getByRole('button', { name: 'Older' }).click();
       await expect.poll(() => auditor.locator('tr.flagged').count()).toBeGreaterThan(0);
       expect(await auditor.locator('tr.flagged').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.index))).toEqual(['5']);
       await screenshot(auditor, 'auditor-tampered');
@@ -256,6 +269,22 @@ describe('web console in Chromium', () => {
     await researcher.getByText('hosp-c.cardiometabolic').first().waitFor();
     await screenshot(researcher, 'catalog');
     await expectAccessible(researcher, 'catalog');
+    // Nothing secret in any page: no API key, consent token or private key in the DOM, the
+    // URL or storage (the tab's own API key in sessionStorage is by design).
+    const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
+    const tokens = (await sdk.grants()).map((g) => g.token);
+    const apiKeys = [space.accounts.researcher, space.accounts.auditor, space.accounts.admin, ...Object.values(space.accounts.operators).flat()];
+    for (const c of contexts) {
+      for (const p of c.pages()) {
+        const seen = await p.evaluate(() => {
+          const storage = (s: Storage) => Object.keys(s).filter((k) => k !== 'veilgate.apiKey').map((k) => `${k}=${s.getItem(k)}`).join('\n');
+          return [document.documentElement.outerHTML, location.href, storage(localStorage), storage(sessionStorage)].join('\n');
+        });
+        for (const secret of [...apiKeys, ...tokens]) expect(seen.includes(secret), `a secret in ${p.url()}`).toBe(false);
+        expect(seen).not.toMatch(/"d"\s*:\s*"[A-Za-z0-9_-]{20,}"/);
+      }
+    }
+    expect(tokens.length).toBeGreaterThan(0);
     for (const c of contexts) for (const p of c.pages()) await p.close();
     expect(pageErrors).toEqual([]);
   }, TIMEOUT);

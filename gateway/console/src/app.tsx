@@ -49,9 +49,10 @@ export function App() {
 function LanguageSwitch() {
   const { t, i18n } = useTranslation();
   const next: Language = i18n.language === 'zh' ? 'en' : 'zh';
+  // The visible text is the accessible name (WCAG 2.5.3), marked in its own language.
   return (
-    <button type="button" className="secondary" lang={next === 'zh' ? 'zh-CN' : 'en'} aria-label={t('switchLanguageLabel')} onClick={() => void setLanguage(next)}>
-      {t('switchLanguage')}
+    <button type="button" className="secondary" title={t('switchLanguageLabel')} onClick={() => void setLanguage(next)}>
+      <span lang={next === 'zh' ? 'zh-CN' : 'en'}>{t('switchLanguage')}</span>
     </button>
   );
 }
@@ -64,9 +65,20 @@ function Shell() {
   const path = route.join('/');
 
   // Move focus to the page heading on navigation (keyboard and screen-reader users).
+  const { i18n } = useTranslation();
+  const role = session?.account.role;
+  const atRoot = route.length === 0;
+  // A signed-in user at `#/` goes to their role's main page.
   useEffect(() => {
-    main.current?.querySelector<HTMLElement>('h1')?.focus();
-  }, [path, session?.account.id]);
+    if (role && atRoot) location.replace(`#/${HOME[role]}`);
+  }, [role, atRoot]);
+  // Focus the page heading on navigation (keyboard and screen-reader users) and name the
+  // tab after it, in the current language.
+  useEffect(() => {
+    const h1 = main.current?.querySelector<HTMLElement>('h1');
+    h1?.focus();
+    document.title = h1?.textContent ? `${h1.textContent} · ${t('product')}` : t('product');
+  }, [path, session?.account.id, i18n.language, t]);
 
   let content: ReactNode;
   let nav: ReactNode = null;
@@ -74,7 +86,6 @@ function Shell() {
   else if (!session) content = <SignIn />;
   else {
     const routes = routesFor(session.account.role);
-    if (route.length === 0) location.replace(`#/${HOME[session.account.role]}`);
     const match = routes.find((r) => path === r.path || path.startsWith(`${r.path}/`));
     const known = [catalogRoute, ...researcherRoutes, ...operatorRoutes, ...auditorRoutes, ...adminRoutes].some((r) => path === r.path || path.startsWith(`${r.path}/`));
     content = match ? match.render(route.slice(match.path.split('/').length)) : route.length === 0 ? null : <p role="alert">{known ? t('notAllowed') : t('notFound')}</p>;

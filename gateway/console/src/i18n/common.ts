@@ -29,7 +29,7 @@ export default namespace(
     },
     login: {
       title: 'Sign in',
-      intro: 'Sign in with the API key your administrator gave you. `npm start` prints the demo keys; they are also in .veilgate/demo.json.',
+      intro: 'Sign in with the API key your administrator gave you. (In the demo data space, `npm start` prints one key per role.)',
       apiKey: 'API key',
       apiKeyHint: 'Starts with vg_. It stays in this browser tab only.',
       submit: 'Sign in',
@@ -85,7 +85,7 @@ export default namespace(
     },
     login: {
       title: '登录',
-      intro: '请使用管理员发放的 API 密钥登录。`npm start` 会打印演示密钥，也可在 .veilgate/demo.json 中找到。',
+      intro: '请使用管理员发放的 API 密钥登录。（在演示数据空间中，`npm start` 会为每个角色打印一个密钥。）',
       apiKey: 'API 密钥',
       apiKeyHint: '以 vg_ 开头，仅保存在当前浏览器标签页中。',
       submit: '登录',
