@@ -264,6 +264,36 @@ describe('web console in Chromium', () => {
     await screenshot(auditor, 'auditor-entry');
   }, TIMEOUT);
 
+  it('an admin creates an account whose key is shown once and works, and tops up credits', async () => {
+    const admin = await signIn(space.accounts.admin);
+    await admin.getByRole('heading', { level: 1, name: 'Accounts' }).waitFor();
+    await admin.getByLabel('Name', { exact: true }).fill('Second auditor');
+    await admin.getByLabel('Role').selectOption('auditor');
+    await admin.getByRole('button', { name: 'Create account' }).click();
+    const keyField = admin.getByLabel('New API key');
+    await keyField.waitFor();
+    const apiKey = await keyField.inputValue();
+    expect(apiKey).toMatch(/^vg_/);
+    await screenshot(admin, 'admin-accounts');
+    await expectAccessible(admin, 'admin accounts');
+    await admin.getByRole('button', { name: 'I have saved it' }).click();
+    await expect.poll(() => admin.content()).not.toContain(apiKey);
+    // The key works, for the role it was made for.
+    const created = await signIn(apiKey);
+    await created.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+
+    await open(admin, 'Credits', 'Credits');
+    const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
+    const me = await sdk.me();
+    const before = (await sdk.balance()).credits;
+    await admin.getByLabel('Researcher account').selectOption(me.id);
+    await admin.getByLabel('Amount (credits)').fill('250');
+    await admin.getByRole('button', { name: 'Add credits' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Added 250 credits' }).waitFor();
+    expect((await sdk.balance()).credits).toBeCloseTo(before + 250, 6);
+    await screenshot(admin, 'admin-credits');
+  }, TIMEOUT);
+
   it('the catalog is public to every role and no page raised an error', async () => {
     await open(researcher, 'Catalog', 'Data catalog');
     await researcher.getByText('hosp-c.cardiometabolic').first().waitFor();
