@@ -18,6 +18,7 @@ import { NOISE_HEADROOM, planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
 import { elementsOfQuery } from './protocol/plan.ts';
 import { tokenDigests } from './protocol/token-digests.ts';
+import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createDpopProof } from './consent/dpop.ts';
 import type { IdentityKey } from './consent/identity.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
@@ -49,6 +50,9 @@ export type QueryProgress =
   | { phase: 'tokens' }
   | { phase: 'signing' }
   | { phase: 'fan-out'; nodes: string[] }
+  /** An institution's signed contribution arrived and verified at the hub (`done` of `total`). */
+  | { phase: 'contributed'; node: string; done: number; total: number; ms: number }
+  | { phase: 'combining' }
   | { phase: 'verifying' }
   | { phase: 'decrypting'; done: number; total: number }
   | { phase: 'done' };
@@ -292,6 +296,23 @@ export class VeilgateClient {
     return choose(fresh);
   }
 
+  /** Opens a progress channel and forwards its events as `contributed` / `combining` phases. */
+  #watchProgress(progress: (p: QueryProgress) => void): { channel: string; stop: () => void } {
+    const channel = newProgressChannel();
+    const abort = new AbortController();
+    void this.api
+      .GET('/v1/queries/progress/{channel}', { params: { path: { channel } }, parseAs: 'stream', signal: abort.signal })
+      .then(({ data, response }) => {
+        if (!response.ok || !data) return;
+        return readProgressEvents(data as ReadableStream<Uint8Array>, (e) => {
+          if (e.type === 'contributed') progress({ phase: 'contributed', node: e.node, done: e.done, total: e.total, ms: e.ms });
+          else if (e.type === 'combining') progress({ phase: 'combining' });
+        }, abort.signal);
+      })
+      .catch(() => {});
+    return { channel, stop: () => abort.abort() };
+  }
+
   /**
    * Runs a query and returns decrypted per-group results. It attaches the consent tokens of
    * the grants that cover the query (or the ones given) and a DPoP proof (RFC 9449) signed
@@ -314,7 +335,14 @@ export class VeilgateClient {
     const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(options.rho ? { rho: options.rho } : {}) };
     const nodesOf = (c: S['Catalog']) => [...new Set(query.datasets.map((id) => c.datasets.find((d) => d.id === id)?.node ?? id))];
     progress({ phase: 'fan-out', nodes: nodesOf(await this.catalog()) });
-    const result = unwrap(await this.api.POST('/v1/queries', { body, ...(dpop ? { headers: { DPoP: dpop } } : {}) }));
+    // With a progress callback, watch a progress channel while the hub fans out; the stream
+    // is advisory — if it fails, the query still runs.
+    const watching = options.onProgress ? this.#watchProgress(progress) : undefined;
+    const headers: Record<string, string> = { ...(dpop ? { DPoP: dpop } : {}), ...(watching ? { 'Veilgate-Progress': watching.channel } : {}) };
+    const result = await this.api
+      .POST('/v1/queries', { body, headers })
+      .then(unwrap)
+      .finally(() => watching?.stop());
     const catalog = await this.catalog();
     const he = await loadHe();
     let rowBound = 0n;

@@ -9,6 +9,8 @@ export { loadHe, heParameters, BFV_POLY_MODULUS_DEGREE, BFV_COEFF_MODULUS_BITS, 
 export type { HeRuntime, HeParameters } from './he/params.ts';
 export { generateHeKeyPair, heKeyId, loadPublicKey, loadSecretKey, exportKeyPair, importKeyPair } from './he/keys.ts';
 export { VeilgateClient } from './client.ts';
+export { newProgressChannel, readProgressEvents } from './progress-stream.ts';
+export type { QueryProgressEvent } from './progress-stream.ts';
 export type { VeilgateClientOptions, QueryOutcome, QueryProgress } from './client.ts';
 export type { HeKeyPair } from './he/keys.ts';
 export { encryptSlots, addCiphertexts, decryptSlots, loadCiphertext } from './he/cipher.ts';

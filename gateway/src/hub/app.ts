@@ -3,7 +3,7 @@
  * queries. `createHubApp` only builds the app; the CLI listens.
  */
 import express, { type Express } from 'express';
-import { fromBase64, heKeyId, heParameters, loadPublicKey, type DataElement } from '@veilgate/sdk';
+import { ConsentError, VeilgateError, fromBase64, heKeyId, heParameters, loadPublicKey, type DataElement, type ErrorCode } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
@@ -23,9 +23,13 @@ import { importConsent } from './consent-import.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountConsole } from './console.ts';
+import { createProgressBus } from './progress-bus.ts';
 import { fromMilli } from '../store/sqlite-ledger.ts';
 
 export const VERSION = '0.1.0';
+
+/** spec `ProgressChannel`. */
+const PROGRESS_CHANNEL = /^[A-Za-z0-9_-]{22,64}$/;
 
 /** The spec's `Role` enum (a missing or extra role fails to compile). */
 const ROLES: Record<Role, true> = { researcher: true, operator: true, auditor: true, admin: true };
@@ -65,6 +69,7 @@ export function createHubApp(deps: HubDeps): HubApp {
   const jwks = createJwksCache();
   const rateLimit = createRateLimiter(deps.rateLimitPerMinute ?? 120);
   const seenDpop = createReplayCache();
+  const progressBus = createProgressBus();
   const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
   const security = { apiKey: authenticate(deps.store, deps.oidc ? createOidcVerifier(deps.oidc) : undefined) };
@@ -132,14 +137,31 @@ export function createHubApp(deps: HubDeps): HubApp {
   });
   mountOperation(app, 'runQuery', security, requireRole('researcher'), async (req, res) => {
     const body = req.body as Parameters<typeof runQuery>[2];
-    const result = await runQuery(
-      queryDeps(),
-      accountOf(res),
-      body,
-      // RFC 9449 §4.3 step 9: htu is the URI this request was sent to, without query and fragment.
-      { dpop: req.get('DPoP'), htu: `${req.protocol}://${req.get('host')}${req.path}` },
-    );
-    res.json(result);
+    const account = accountOf(res);
+    const channel = req.get('Veilgate-Progress');
+    if (channel !== undefined && !PROGRESS_CHANNEL.test(channel)) {
+      throw new GatewayError('invalid_request', 'Veilgate-Progress must be 22 to 64 characters of A-Z a-z 0-9 _ -', { field: 'Veilgate-Progress' });
+    }
+    const progress = progressBus.publisher(channel, account.id);
+    try {
+      const result = await runQuery(
+        queryDeps(),
+        account,
+        body,
+        // RFC 9449 §4.3 step 9: htu is the URI this request was sent to, without query and fragment.
+        { dpop: req.get('DPoP'), htu: `${req.protocol}://${req.get('host')}${req.path}` },
+        progress,
+      );
+      res.json(result);
+    } catch (err) {
+      const known = err instanceof VeilgateError || err instanceof ConsentError;
+      progress({ type: 'failed', code: (known ? err.code : 'internal') as ErrorCode, ...(err instanceof GatewayError && err.node ? { node: err.node } : {}) });
+      throw err;
+    }
+  });
+  mountOperation(app, 'watchQueryProgress', security, requireRole('researcher'), (req, res) => {
+    // Someone else's channel does not exist, as far as this caller can tell.
+    if (!progressBus.watch(req.params.channel as string, accountOf(res).id, res)) throw new GatewayError('not_found', 'no such progress channel', { field: 'channel' });
   });
   const queryDeps = () => ({
     hubId: deps.id, hubSigningKey: deps.signingKey, store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary,

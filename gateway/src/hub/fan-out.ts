@@ -55,8 +55,9 @@ function checkHeader(h: ContributionHeader, request: ComputeRequestBody, node: s
  */
 export async function fanOut(
   requests: { node: NodeRegistration; body: ComputeRequestBody }[],
-  options: { hubSigningKey: string; planSha256: string; plan: SlotPlan; timeoutMs: number },
+  options: { hubSigningKey: string; planSha256: string; plan: SlotPlan; timeoutMs: number; onContribution?: (node: string, ms: number) => void },
 ): Promise<VerifiedContribution[]> {
+  const started = performance.now();
   const abort = new AbortController();
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([abort.signal, deadline]);
@@ -94,6 +95,7 @@ export async function fanOut(
     if (!verifyMessage(node.signingKey, contributionDigest(header), header.signature)) {
       throw new GatewayError('node_signature_invalid', `contribution from node ${node.id} does not verify: bad signature`, { node: node.id });
     }
+    options.onContribution?.(node.id, performance.now() - started);
     return { node: node.id, header, ciphertexts, bytes: bytes.length };
   };
   try {

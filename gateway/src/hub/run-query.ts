@@ -12,6 +12,7 @@ import { GatewayError } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
+import type { QueryProgressEvent } from './progress-bus.ts';
 import { admitQuery } from './query-admission.ts';
 import { costOf, priceQuery, type QueryCost } from './pricing.ts';
 import type { JwksCache } from './jwks-cache.ts';
@@ -115,6 +116,7 @@ export async function runQuery(
   account: AccountRow,
   request: QueryRequestBody,
   proof: { dpop: string | undefined; htu: string },
+  progress: (event: QueryProgressEvent) => void = () => {},
 ): Promise<QueryResultBody> {
   const started = performance.now();
   const { query } = request;
@@ -139,6 +141,7 @@ export async function runQuery(
     { planSha256, nodes: nodesOfQuery, purpose: request.purpose, tokens: [...admission.tokens.values()] },
     charge,
   );
+  progress({ type: 'accepted', queryId, nodes: nodesOfQuery });
   try {
     const byNode = new Map<string, string[]>();
     for (const d of datasets) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d.id]);
@@ -157,7 +160,12 @@ export async function runQuery(
       return { node, body };
     });
     const fanOutStart = performance.now();
-    const contributions = await fanOut(requests, { hubSigningKey: deps.hubSigningKey, planSha256, plan, timeoutMs: deps.fanOutTimeoutMs });
+    let contributed = 0;
+    const contributions = await fanOut(requests, {
+      hubSigningKey: deps.hubSigningKey, planSha256, plan, timeoutMs: deps.fanOutTimeoutMs,
+      onContribution: (node, ms) => progress({ type: 'contributed', node, ms: Math.round(ms), done: ++contributed, total: requests.length }),
+    });
+    progress({ type: 'combining' });
     const combineStart = performance.now();
     const ciphertexts: Uint8Array[] = [];
     for (let i = 0; i < plan.ciphertextCount; i++) {
@@ -183,6 +191,7 @@ export async function runQuery(
     });
     const receipt = await receiptFor(deps.store, endedIndex!);
     deps.onLogged?.();
+    progress({ type: 'completed', index: endedIndex! });
     const done = performance.now();
     deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(done - started).toFixed(1)}`);
     return {

@@ -91,6 +91,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/queries/progress/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Server-sent events (text/event-stream) about the query sent with the header
+         *     `Veilgate-Progress: {channel}` by the same account: `accepted` (the query id and the
+         *     institutions asked), `contributed` (one per institution, as its signed contribution
+         *     arrives and verifies), `combining`, then `completed` (the log index) or `failed` (the
+         *     error code) — after which the stream ends. Events carry names, counts and timings,
+         *     never data. A channel belongs to the first account that uses it; events published
+         *     before the watcher connects are kept for 60 s.
+         */
+        get: operations["watchQueryProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys/{keyId}": {
         parameters: {
             query?: never;
@@ -1215,6 +1240,35 @@ export interface components {
                 left: number;
             }[];
         };
+        /** @description An unguessable id the caller chooses (e.g. 16 random bytes, base64url). */
+        ProgressChannel: string;
+        QueryProgressEvent: {
+            /** @constant */
+            type: "accepted";
+            queryId: string;
+            nodes: components["schemas"]["NodeId"][];
+        } | {
+            /** @constant */
+            type: "contributed";
+            node: components["schemas"]["NodeId"];
+            /** @description Milliseconds from fan-out to this node's verified contribution. */
+            ms: number;
+            done: number;
+            total: number;
+        } | {
+            /** @constant */
+            type: "combining";
+        } | {
+            /** @constant */
+            type: "completed";
+            /** @description The audit log index of the query's completion entry. */
+            index: number;
+        } | {
+            /** @constant */
+            type: "failed";
+            code: components["schemas"]["ErrorCode"];
+            node?: components["schemas"]["NodeId"];
+        };
         Balance: {
             account: string;
             credits: number;
@@ -1498,6 +1552,32 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
+    watchQueryProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: components["schemas"]["ProgressChannel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream; each event's `data` is one QueryProgressEvent as JSON. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     getKey: {
         parameters: {
             query?: never;
@@ -1525,7 +1605,13 @@ export interface operations {
     runQuery: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A progress channel the caller is watching with `GET /v1/queries/progress/{channel}`:
+                 *     the hub reports there, while it waits, which institutions have contributed.
+                 */
+                "Veilgate-Progress"?: components["schemas"]["ProgressChannel"];
+            };
             path?: never;
             cookie?: never;
         };
