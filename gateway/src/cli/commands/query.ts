@@ -1,6 +1,6 @@
 /** `veilgate query`: run an encrypted aggregate query and print the decrypted result. */
 import { readFileSync } from 'node:fs';
-import { VeilgateClient, importIdentity, importKeyPair, type GroupResult, type Query } from '@veilgate/sdk';
+import { VeilgateClient, importIdentity, importKeyPair, type GroupResult, type Query, type QueryProgress } from '@veilgate/sdk';
 import { hubCredentials, parseCommand, UsageError } from '../usage.ts';
 
 function formatValue(v: number | null): string {
@@ -45,7 +45,15 @@ export async function runQueryCommand(args: string[]): Promise<void> {
   const keys = importKeyPair(readFileSync(values.key, 'utf8'));
   const { hubUrl, apiKey } = hubCredentials(values);
   const identity = await importIdentity(readFileSync(values.identity, 'utf8'));
-  const outcome = await new VeilgateClient({ baseUrl: hubUrl, apiKey }).query(query, { keys, identity, ...(values.purpose ? { purpose: values.purpose } : {}) });
+  // On a terminal, progress goes to stderr as the institutions answer (stdout stays the result).
+  const onProgress = process.stderr.isTTY
+    ? (p: QueryProgress) => {
+        if (p.phase === 'fan-out') process.stderr.write(`asking ${p.nodes.length} institutions (${p.nodes.join(', ')}) …\n`);
+        else if (p.phase === 'contributed') process.stderr.write(`  ${p.done}/${p.total} ${p.node} contributed (${p.ms} ms)\n`);
+        else if (p.phase === 'decrypting' && p.done === 0) process.stderr.write(`decrypting ${p.total} ciphertext${p.total === 1 ? '' : 's'} …\n`);
+      }
+    : undefined;
+  const outcome = await new VeilgateClient({ baseUrl: hubUrl, apiKey }).query(query, { keys, identity, ...(values.purpose ? { purpose: values.purpose } : {}), ...(onProgress ? { onProgress } : {}) });
   if (values.format === 'json') {
     console.log(JSON.stringify({ queryId: outcome.queryId, groups: outcome.groups, timings: outcome.timings }, null, 2));
   } else {
