@@ -24,7 +24,11 @@ export function parseConsentCsv(text: string): S['ConsentRecords']['records'] {
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
   } catch (cause) {
-    throw new GatewayError('invalid_request', `body: not a CSV file (${cause instanceof Error ? cause.message.split('\n')[0]!.slice(0, 120) : 'parse error'})`, { field: 'body' });
+    // csv-parse's message quotes the offending value — a patient identifier, perhaps: only
+    // its error code and line number leave the server.
+    const { code, lines } = (cause ?? {}) as { code?: unknown; lines?: unknown };
+    const where = typeof lines === 'number' ? ` at line ${lines}` : '';
+    throw new GatewayError('invalid_request', `body: not a CSV file${where} (${typeof code === 'string' && /^CSV_[A-Z_]+$/.test(code) ? code : 'parse error'})`, { field: 'body' });
   }
   return rows.map((r, i) => {
     const line = i + 2;

@@ -3,15 +3,24 @@
  * with Revoke (the hub refuses the token from then on and tells the node), and the
  * institution's earlier decisions (denied, revoked, expired) below.
  */
-import { Fragment, useRef, useState } from 'react';
+import { Fragment, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
-import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { InstitutionLine } from './institution.tsx';
-import { decisionOf, formatDateTime, formatNumber, ReasonForm, useLocale, type AccessRequest } from './shared.tsx';
+import { decisionOf, formatDateTime, formatNumber, NOWRAP, PRE_WRAP, PurposeText, ReasonForm, useLocale } from './shared.tsx';
+import { useAccessRequests } from './use-requests.ts';
+import { focusBelongsTo, LiveStatus, useLiveStatus } from './live-status.tsx';
 
 const COLUMNS = 8;
+
+/** A set with `id` added or removed. */
+function toggled(set: ReadonlySet<string>, id: string, on: boolean): ReadonlySet<string> {
+  const next = new Set(set);
+  if (on) next.add(id);
+  else next.delete(id);
+  return next;
+}
 
 export function ActiveGrantsPage() {
   const { t } = useTranslation('operator');
@@ -20,12 +29,19 @@ export function ActiveGrantsPage() {
   const { client, account } = useSession();
   const node = account.node ?? '';
   // Every request of this institution; its own decision says whether its grant is in force.
-  const requests = useLoad(() => client.accessRequests(), [client]);
-  const [revoking, setRevoking] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ id: string; cause: unknown }>();
-  const [status, setStatus] = useState<string>();
-  const statusRef = useRef<HTMLParagraphElement>(null);
+  const requests = useAccessRequests();
+  const status = useLiveStatus();
+  // The rows whose reason form is open, and those whose revocation is being sent.
+  const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
+  const sending = useRef(new Set<string>());
+  const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
+  const [errors, setErrors] = useState<Readonly<Record<string, unknown>>>({});
+  // Cancel returns focus to the row's Revoke button.
+  const revokeButtons = useRef(new Map<string, HTMLButtonElement>());
+  const [refocus, setRefocus] = useState<{ id: string }>();
+  useEffect(() => {
+    if (refocus) revokeButtons.current.get(refocus.id)?.focus();
+  }, [refocus]);
 
   const all = requests.data ?? [];
   const active = all.filter((r) => decisionOf(r, node)?.state === 'approved');
@@ -33,20 +49,24 @@ export function ActiveGrantsPage() {
     .filter((r) => ['denied', 'revoked', 'expired'].includes(decisionOf(r, node)?.state ?? ''))
     .sort((a, b) => (decisionOf(b, node)?.decidedAt ?? b.createdAt).localeCompare(decisionOf(a, node)?.decidedAt ?? a.createdAt));
 
-  const revoke = async (r: AccessRequest, reason: string) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
+  const revoke = async (id: string, reason: string) => {
+    // At most one revocation per grant in flight, whatever the buttons show.
+    if (sending.current.has(id)) return;
+    sending.current.add(id);
+    setBusy(new Set(sending.current));
+    setErrors((e) => ({ ...e, [id]: undefined }));
     try {
-      await client.revoke(r.id, reason);
-      setRevoking(undefined);
-      setStatus(t('grants.revoked', { id: r.id }));
+      const updated = await client.revoke(id, reason);
+      // The row leaves the table now: focus in it moves to the message.
+      status.show(() => t('grants.revoked', { id }), 'success', focusBelongsTo(id));
+      setOpen((s) => toggled(s, id, false));
+      requests.apply(updated);
       requests.reload();
-      requestAnimationFrame(() => statusRef.current?.focus());
     } catch (cause) {
-      setError({ id: r.id, cause });
+      setErrors((e) => ({ ...e, [id]: cause }));
     } finally {
-      setBusy(false);
+      sending.current.delete(id);
+      setBusy(new Set(sending.current));
     }
   };
 
@@ -55,16 +75,11 @@ export function ActiveGrantsPage() {
       <h1 tabIndex={-1}>{t('grants.title')}</h1>
       <InstitutionLine />
       <p className="muted">{t('grants.intro')}</p>
-      {status ? (
-        <p role="status" className="success" tabIndex={-1} ref={statusRef}>
-          {status}
-        </p>
-      ) : null}
+      <LiveStatus status={status} fallback={requests.loading && !requests.data ? tc('loading') : undefined} />
       <ErrorBanner error={requests.error} onRetry={requests.reload} />
-      <button type="button" className="secondary" onClick={requests.reload} disabled={requests.loading}>
+      <button type="button" className="secondary" onClick={requests.reload}>
         {tc('refresh')}
       </button>
-      {requests.loading && !requests.data ? <p role="status">{tc('loading')}</p> : null}
       {requests.data && active.length === 0 ? <p className="card">{t('grants.empty')}</p> : null}
       {active.length > 0 ? (
         <div className="table-wrap">
@@ -85,14 +100,15 @@ export function ActiveGrantsPage() {
             <tbody>
               {active.map((r) => {
                 const mine = decisionOf(r, node)!;
-                const open = revoking === r.id;
+                const formOpen = open.has(r.id);
+                const error = errors[r.id];
                 return (
                   <Fragment key={r.id}>
-                    <tr>
+                    <tr data-request={r.id}>
                       <th scope="row"><code>{r.id}</code></th>
                       <td><code>{r.researcher}</code></td>
                       <td className="small">{mine.datasets.map((d) => <div key={d}><code>{d}</code></div>)}</td>
-                      <td className="small"><code style={{ whiteSpace: 'nowrap', wordBreak: 'normal' }}>{r.purpose}</code></td>
+                      <td className="small"><PurposeText code={r.purpose} /></td>
                       <td className="small">
                         <div>{formatDateTime(mine.decidedAt, locale)}</div>
                         <div className="muted mono">
@@ -104,26 +120,40 @@ export function ActiveGrantsPage() {
                         <div>{t('queries', { count: r.queryQuota, value: formatNumber(r.queryQuota, locale) })}</div>
                         <div className="muted">ρ ≤ {formatNumber(r.privacyBudget, locale, 4)}</div>
                       </td>
-                      <td style={{ whiteSpace: 'nowrap' }}>
-                        <button type="button" className="danger" onClick={() => setRevoking(open ? undefined : r.id)} disabled={busy} aria-expanded={open} aria-label={t('grants.revokeLabel', { id: r.id })}>
+                      <td style={NOWRAP}>
+                        <button
+                          type="button"
+                          className="danger"
+                          ref={(el) => {
+                            if (el) revokeButtons.current.set(r.id, el);
+                            else revokeButtons.current.delete(r.id);
+                          }}
+                          onClick={() => setOpen((s) => toggled(s, r.id, !formOpen))}
+                          disabled={busy.has(r.id)}
+                          aria-expanded={formOpen}
+                          aria-label={t('grants.revokeLabel', { id: r.id })}
+                        >
                           {t('grants.revoke')}
                         </button>
                       </td>
                     </tr>
-                    {open || error?.id === r.id ? (
-                      <tr>
+                    {formOpen || error !== undefined ? (
+                      <tr data-request={r.id}>
                         <td colSpan={COLUMNS}>
-                          {error?.id === r.id ? <ErrorBanner error={error.cause} /> : null}
-                          {open ? (
+                          <ErrorBanner error={error} />
+                          {formOpen ? (
                             <ReasonForm
                               id={`revoke-reason-${r.id}`}
                               label={t('grants.reason')}
                               hint={t('grants.reasonHint')}
                               confirm={t('grants.confirm')}
                               confirmLabel={t('grants.confirmLabel', { id: r.id })}
-                              busy={busy}
-                              onConfirm={(reason) => void revoke(r, reason)}
-                              onCancel={() => setRevoking(undefined)}
+                              busy={busy.has(r.id)}
+                              onConfirm={(reason) => void revoke(r.id, reason)}
+                              onCancel={() => {
+                                setOpen((s) => toggled(s, r.id, false));
+                                setRefocus({ id: r.id });
+                              }}
                             />
                           ) : null}
                         </td>
@@ -160,9 +190,9 @@ export function ActiveGrantsPage() {
                     <th scope="row"><code>{r.id}</code></th>
                     <td><code>{r.researcher}</code></td>
                     <td className="small">{mine.datasets.join(', ')}</td>
-                    <td style={{ whiteSpace: 'nowrap' }}><span className={`badge ${mine.state}`}>{t(`decisionStates.${mine.state}`)}</span></td>
+                    <td style={NOWRAP}><span className={`badge ${mine.state}`}>{t(`decisionStates.${mine.state}`)}</span></td>
                     <td className="small">{formatDateTime(mine.state === 'expired' ? mine.expiresAt : mine.decidedAt, locale)}</td>
-                    <td className="small" style={{ whiteSpace: 'pre-wrap' }}>{mine.reason ?? '—'}</td>
+                    <td className="small" style={PRE_WRAP}>{mine.reason ?? '—'}</td>
                   </tr>
                 );
               })}

@@ -2,7 +2,8 @@
  * Patient consent: the operator imports a consent CSV for one of the institution's datasets.
  * The hub checks it and relays the records to the node, which keeps the registry; the
  * audit log gets a hash of the file, never its rows. Patient identifiers from the file are
- * never shown here — only the file's name and size, and the counts the API returns.
+ * never shown here — only the file's name and size, and the counts the API returns (an
+ * error message that quotes a CSV value has the value cut out).
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -11,7 +12,8 @@ import { useSession } from '../../session.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
 import { InstitutionLine, useInstitution } from './institution.tsx';
-import { formatNumber, useLocale } from './shared.tsx';
+import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, NOWRAP, useLocale } from './shared.tsx';
+import { LiveStatus, useLiveStatus } from './live-status.tsx';
 
 type ImportResult = components['schemas']['ConsentImportResult'];
 
@@ -19,6 +21,17 @@ const EXAMPLE = `subject,purpose,status,recorded_at
 P-000123,DUO:0000006,withdrawn,2026-03-01T09:30:00Z
 P-000456,*,withdrawn,2026-03-02
 P-000123,DUO:0000006,granted,2026-04-15T14:00:00Z`;
+
+/**
+ * The error to show for a failed import, without any CSV value it quotes: a parser message
+ * such as `… at line 3, value is "P-000123"` would otherwise put a patient identifier in the page.
+ */
+function withoutCsvValues(cause: unknown): unknown {
+  if (typeof cause !== 'object' || cause === null) return cause;
+  const e = cause as { message?: unknown; code?: unknown; field?: unknown };
+  if (typeof e.message !== 'string' || !/value is/i.test(e.message)) return cause;
+  return { message: e.message.replace(/,?\s*value is[\s\S]*$/i, ')'), code: e.code, field: e.field };
+}
 
 export function ConsentPage() {
   const { t } = useTranslation('operator');
@@ -32,6 +45,8 @@ export function ConsentPage() {
   const [error, setError] = useState<unknown>();
   const [result, setResult] = useState<ImportResult>();
   const fileInput = useRef<HTMLInputElement>(null);
+  const importing = useRef(false);
+  const status = useLiveStatus();
 
   useEffect(() => {
     if (!dataset && datasets.length > 0) setDataset((datasets.find((d) => d.queryable) ?? datasets[0])!.id);
@@ -44,22 +59,30 @@ export function ConsentPage() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    // One import at a time (the button stays focusable while it runs, so it is not disabled).
+    if (importing.current) return;
     setError(undefined);
     setResult(undefined);
-    const csv = file ? await file.text() : pasted;
-    if (!csv.trim()) {
-      setError({ message: t('consent.nothing'), field: 'body' });
-      return;
-    }
+    status.clear();
+    importing.current = true;
     setBusy(true);
     try {
-      setResult(await client.importConsent(dataset, csv));
-      // Nothing of the file stays in the page.
+      const csv = file ? await file.text() : pasted;
+      if (!csv.trim()) {
+        setError({ message: t('consent.nothing'), field: 'body' });
+        return;
+      }
+      const imported = await client.importConsent(dataset, csv);
+      setResult(imported);
+      // Nothing of the file stays in the page; the emptied form disables the button, so
+      // focus moves to the message.
       clearFile();
       setPasted('');
+      status.show((lang) => t('consent.imported', { count: imported.imported, value: formatNumber(imported.imported, lang), dataset: imported.dataset }), 'success', true);
     } catch (cause) {
-      setError(cause);
+      setError(withoutCsvValues(cause));
     } finally {
+      importing.current = false;
       setBusy(false);
     }
   };
@@ -71,8 +94,8 @@ export function ConsentPage() {
       <p className="muted">{t('consent.intro')}</p>
 
       <div className="grid2">
-        <section className="card" aria-labelledby="consent-format" style={{ margin: 0 }}>
-          <h2 id="consent-format" style={{ marginTop: 0 }}>{t('consent.formatTitle')}</h2>
+        <section className="card" aria-labelledby="consent-format" style={NO_MARGIN}>
+          <h2 id="consent-format" style={NO_TOP_MARGIN}>{t('consent.formatTitle')}</h2>
           <p>{t('consent.formatIntro')}</p>
           <div className="table-wrap">
             <table>
@@ -85,7 +108,7 @@ export function ConsentPage() {
               <tbody>
                 {(['subject', 'purpose', 'status', 'recorded_at'] as const).map((c) => (
                   <tr key={c}>
-                    <th scope="row" style={{ whiteSpace: 'nowrap' }}><code style={{ wordBreak: 'normal' }}>{c}</code></th>
+                    <th scope="row" style={NOWRAP}><code>{c}</code></th>
                     <td className="small">{t(`consent.columns.${c}`)}</td>
                   </tr>
                 ))}
@@ -101,8 +124,8 @@ export function ConsentPage() {
           </ul>
         </section>
 
-        <section className="card" aria-labelledby="consent-import" style={{ margin: 0 }}>
-          <h2 id="consent-import" style={{ marginTop: 0 }}>{t('consent.importTitle')}</h2>
+        <section className="card" aria-labelledby="consent-import" style={NO_MARGIN}>
+          <h2 id="consent-import" style={NO_TOP_MARGIN}>{t('consent.importTitle')}</h2>
           <ErrorBanner error={catalog.error} onRetry={catalog.reload} />
           {catalog.data && datasets.length === 0 ? <p className="warning">{t('consent.noDatasets')}</p> : null}
           <form onSubmit={(e) => void submit(e)}>
@@ -121,7 +144,15 @@ export function ConsentPage() {
               {file ? t('consent.fileChosen', { name: file.name, size: formatNumber(file.size, locale) }) : t('consent.fileHint')}
             </p>
             {file ? (
-              <button type="button" className="secondary" onClick={clearFile}>
+              <button
+                type="button"
+                className="secondary"
+                onClick={() => {
+                  // This button goes with the file: focus moves to the file input.
+                  clearFile();
+                  fileInput.current?.focus();
+                }}
+              >
                 {t('consent.removeFile')}
               </button>
             ) : null}
@@ -135,28 +166,24 @@ export function ConsentPage() {
               placeholder="subject,purpose,status,recorded_at"
               spellCheck={false}
               aria-describedby="consent-paste-hint"
-              style={{ fontFamily: 'ui-monospace, monospace', minHeight: 140 }}
+              className="mono"
             />
             <p id="consent-paste-hint" className="hint">{file ? t('consent.pasteDisabled') : t('consent.pasteHint')}</p>
 
-            <button type="submit" disabled={busy || !dataset || (!file && !pasted.trim())}>
+            <button type="submit" aria-disabled={busy || undefined} disabled={!dataset || (!file && !pasted.trim())}>
               {t('consent.import')}
             </button>
           </form>
           {busy ? <Progress label={t('consent.importing')} /> : null}
           <ErrorBanner error={error} />
+          <LiveStatus status={status} />
           {result ? (
-            <div role="status" className="success">
-              <p style={{ margin: 0 }}>
-                <strong>{t('consent.imported', { count: result.imported, value: formatNumber(result.imported, locale), dataset: result.dataset })}</strong>
-              </p>
-              <dl className="facts">
-                <dt>{t('consent.importedLabel')}</dt>
-                <dd>{formatNumber(result.imported, locale)}</dd>
-                <dt>{t('consent.withdrawnSubjects')}</dt>
-                <dd>{formatNumber(result.withdrawnSubjects, locale)}</dd>
-              </dl>
-            </div>
+            <dl className="facts">
+              <dt>{t('consent.importedLabel')}</dt>
+              <dd>{formatNumber(result.imported, locale)}</dd>
+              <dt>{t('consent.withdrawnSubjects')}</dt>
+              <dd>{formatNumber(result.withdrawnSubjects, locale)}</dd>
+            </dl>
           ) : null}
           <p className="hint">{t('consent.privacyNote')}</p>
         </section>

@@ -1,37 +1,47 @@
 /**
  * Per dataset of this institution: the price per query (`PUT /v1/datasets/{id}/price`) and
  * differential privacy on/off with its default ρ (`PUT /v1/datasets/{id}/privacy`, which the
- * hub relays to the node that adds the noise).
+ * hub relays to the node that adds the noise). The section's one live region announces each
+ * save; a save in flight keeps its button focusable (not disabled) and is sent once.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { useInstitution } from './institution.tsx';
-import { formatNumber, useLocale, type DatasetSummary } from './shared.tsx';
+import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, useLocale, type DatasetSummary } from './shared.tsx';
+import { LiveStatus, useLiveStatus } from './live-status.tsx';
 
 export function DatasetSettings() {
   const { t } = useTranslation('operator');
   const { t: tc } = useTranslation();
   const [refresh, setRefresh] = useState(0);
   const { catalog, datasets } = useInstitution(refresh);
+  const status = useLiveStatus();
   return (
     <>
       <h2>{t('settings.title')}</h2>
       <p className="muted">{t('settings.intro')}</p>
+      <LiveStatus status={status} fallback={catalog.loading && !catalog.data ? tc('loading') : undefined} />
       <ErrorBanner error={catalog.error} onRetry={catalog.reload} />
-      {catalog.loading && !catalog.data ? <p>{tc('loading')}</p> : null}
       {catalog.data && datasets.length === 0 ? <p className="card">{t('settings.none')}</p> : null}
       <div className="grid2">
         {datasets.map((d) => (
-          <DatasetCard key={d.id} dataset={d} onSaved={() => setRefresh((n) => n + 1)} />
+          <DatasetCard
+            key={d.id}
+            dataset={d}
+            onSaved={(message) => {
+              status.show(message);
+              setRefresh((n) => n + 1);
+            }}
+          />
         ))}
       </div>
     </>
   );
 }
 
-function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
+function DatasetCard(props: { dataset: DatasetSummary; onSaved: (message: (locale: string) => string) => void }) {
   const { t } = useTranslation('operator');
   const { t: tc } = useTranslation();
   const locale = useLocale();
@@ -41,8 +51,8 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
   const [dp, setDp] = useState(d.differentialPrivacy);
   const [rho, setRho] = useState(String(d.defaultRho));
   const [busy, setBusy] = useState(false);
+  const saving = useRef(false);
   const [error, setError] = useState<unknown>();
-  const [status, setStatus] = useState<string>();
   // The hub's answer to a price change (the catalog may still show the node's configured price).
   const [savedPrice, setSavedPrice] = useState<number>();
   const currentPrice = savedPrice ?? d.pricePerQuery;
@@ -51,16 +61,17 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
   useEffect(() => setDp(d.differentialPrivacy), [d.differentialPrivacy]);
   useEffect(() => setRho(String(d.defaultRho)), [d.defaultRho]);
 
-  const run = async (action: () => Promise<string>) => {
+  const run = async (action: () => Promise<(locale: string) => string>) => {
+    if (saving.current) return;
+    saving.current = true;
     setBusy(true);
     setError(undefined);
-    setStatus(undefined);
     try {
-      setStatus(await action());
-      props.onSaved();
+      props.onSaved(await action());
     } catch (cause) {
       setError(cause);
     } finally {
+      saving.current = false;
       setBusy(false);
     }
   };
@@ -69,23 +80,25 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
     void run(async () => {
       const saved = await client.setPrice(d.id, Number(price));
       setSavedPrice(saved.pricePerQuery);
-      return t('settings.priceSaved', { id: d.id, value: formatNumber(saved.pricePerQuery, locale) });
+      return (lang) => t('settings.priceSaved', { id: d.id, value: formatNumber(saved.pricePerQuery, lang) });
     });
   };
   const savePrivacy = (event: FormEvent) => {
     event.preventDefault();
     void run(async () => {
       const saved = await client.setPrivacy(d.id, dp ? { differentialPrivacy: true, defaultRho: Number(rho) } : { differentialPrivacy: false });
-      return saved.differentialPrivacy
-        ? t('settings.dpOnSaved', { id: d.id, rho: formatNumber(saved.defaultRho ?? Number(rho), locale, 4) })
-        : t('settings.dpOffSaved', { id: d.id });
+      const savedRho = saved.defaultRho ?? Number(rho);
+      return (lang) =>
+        saved.differentialPrivacy
+          ? t('settings.dpOnSaved', { id: d.id, rho: formatNumber(savedRho, lang, 4) })
+          : t('settings.dpOffSaved', { id: d.id });
     });
   };
 
   const idPart = d.id.replace(/[^A-Za-z0-9_-]/g, '_');
   return (
-    <section className="card" aria-labelledby={`settings-${idPart}`} style={{ margin: 0 }}>
-      <h3 id={`settings-${idPart}`} style={{ marginTop: 0 }}>
+    <section className="card" aria-labelledby={`settings-${idPart}`} style={NO_MARGIN}>
+      <h3 id={`settings-${idPart}`} style={NO_TOP_MARGIN}>
         <code>{d.id}</code> <span className={`badge ${d.classification}`}>{t(`classes.${d.classification}`)}</span>
       </h3>
       <p className="muted small">{d.title}</p>
@@ -104,7 +117,7 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
           <form onSubmit={savePrice}>
             <label htmlFor={`price-${idPart}`}>{t('settings.priceLabel', { id: d.id })}</label>
             <input id={`price-${idPart}`} type="number" min={0} step="0.001" required value={price} onChange={(e) => setPrice(e.target.value)} />{' '}
-            <button type="submit" disabled={busy} aria-label={t('settings.savePriceLabel', { id: d.id })}>
+            <button type="submit" aria-disabled={busy || undefined} aria-label={t('settings.savePriceLabel', { id: d.id })}>
               {t('settings.savePrice')}
             </button>
           </form>
@@ -115,7 +128,7 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
             </label>
             <label htmlFor={`rho-${idPart}`}>{t('settings.rhoLabel', { id: d.id })}</label>
             <input id={`rho-${idPart}`} type="number" min={0.0001} max={10} step="any" required={dp} disabled={!dp} value={rho} onChange={(e) => setRho(e.target.value)} aria-describedby={`rho-${idPart}-hint`} />{' '}
-            <button type="submit" disabled={busy} aria-label={t('settings.savePrivacyLabel', { id: d.id })}>
+            <button type="submit" aria-disabled={busy || undefined} aria-label={t('settings.savePrivacyLabel', { id: d.id })}>
               {t('settings.save')}
             </button>
             <p id={`rho-${idPart}-hint`} className="hint">{t('settings.rhoHint')}</p>
@@ -123,7 +136,6 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: () => void }) {
         </>
       )}
       <ErrorBanner error={error} />
-      {status ? <p role="status" className="success">{status}</p> : null}
     </section>
   );
 }

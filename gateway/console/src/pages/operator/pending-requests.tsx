@@ -3,6 +3,9 @@
  * shows an operator every request that touches their institution; a request spanning
  * several institutions is decided by each on its own datasets, so this page lists those whose
  * decision *of this institution* is still pending (whatever the others did).
+ *
+ * Each request has its own busy state (several can be in flight) and a guard that sends a
+ * decision at most once; the hub's answer is applied to the list at once.
  */
 import { useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,8 +13,10 @@ import { useSession } from '../../session.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { RequestCard } from './request-card.tsx';
-import { decisionOf, type AccessRequest } from './shared.tsx';
+import { decisionOf } from './shared.tsx';
 import { InstitutionLine } from './institution.tsx';
+import { useAccessRequests } from './use-requests.ts';
+import { focusBelongsTo, LiveStatus, useLiveStatus } from './live-status.tsx';
 
 export function PendingRequestsPage() {
   const { t } = useTranslation('operator');
@@ -20,34 +25,42 @@ export function PendingRequestsPage() {
   const node = account.node ?? '';
   // All of this institution's requests (not `?state=submitted`): a request another
   // institution already approved is `active` overall but may still wait for this one.
-  const requests = useLoad(() => client.accessRequests(), [client]);
+  const requests = useAccessRequests();
   const catalog = useLoad(() => client.catalog(), [client]);
-  const [status, setStatus] = useState<string>();
-  const [busy, setBusy] = useState<string>();
-  const [errors, setErrors] = useState<Record<string, unknown>>({});
-  const statusRef = useRef<HTMLParagraphElement>(null);
+  const status = useLiveStatus();
+  const sending = useRef(new Set<string>());
+  const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
+  const [errors, setErrors] = useState<Readonly<Record<string, unknown>>>({});
 
   const datasets = useMemo(() => new Map((catalog.data?.datasets ?? []).map((d) => [d.id, d])), [catalog.data]);
   const pending = (requests.data ?? [])
     .filter((r) => r.state !== 'withdrawn' && decisionOf(r, node)?.state === 'pending')
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
-  const decide = async (r: AccessRequest, decision: 'approve' | 'deny', reason?: string) => {
-    setBusy(r.id);
-    setStatus(undefined);
-    setErrors((e) => ({ ...e, [r.id]: undefined }));
+  const decide = async (id: string, decision: 'approve' | 'deny', reason?: string) => {
+    // At most one decision per request in flight, whatever the buttons show.
+    if (sending.current.has(id)) return;
+    sending.current.add(id);
+    setBusy(new Set(sending.current));
+    setErrors((e) => ({ ...e, [id]: undefined }));
     try {
-      const updated = await client.decide(r.id, decision, reason);
+      const updated = await client.decide(id, decision, reason);
       const mine = decisionOf(updated, node);
-      if (decision === 'deny') setStatus(t('pending.denied', { id: r.id }));
-      else if (mine && mine.state === 'pending') setStatus(t('pending.partlyApproved', { id: r.id, done: mine.approvals.length, required: mine.requiredApprovals }));
-      else setStatus(t('pending.approved', { id: r.id }));
+      const text = () =>
+        decision === 'deny'
+          ? t('pending.denied', { id })
+          : mine?.state === 'pending'
+            ? t('pending.partlyApproved', { id, done: mine.approvals.length, required: mine.requiredApprovals })
+            : t('pending.approved', { id });
+      // The card goes (or its Approve button is disabled) now: focus in it moves to the message.
+      status.show(text, 'success', focusBelongsTo(id));
+      requests.apply(updated);
       requests.reload();
-      requestAnimationFrame(() => statusRef.current?.focus());
     } catch (cause) {
-      setErrors((e) => ({ ...e, [r.id]: cause }));
+      setErrors((e) => ({ ...e, [id]: cause }));
     } finally {
-      setBusy(undefined);
+      sending.current.delete(id);
+      setBusy(new Set(sending.current));
     }
   };
 
@@ -57,19 +70,14 @@ export function PendingRequestsPage() {
       <InstitutionLine />
       <p className="muted">{t('pending.intro')}</p>
       <p className="hint">{t('signedByNode')}</p>
-      {status ? (
-        <p role="status" className="success" tabIndex={-1} ref={statusRef}>
-          {status}
-        </p>
-      ) : null}
+      <LiveStatus status={status} fallback={requests.loading && !requests.data ? tc('loading') : undefined} />
       <ErrorBanner error={requests.error} onRetry={requests.reload} />
       <div className="row" style={{ alignItems: 'center' }}>
-        <button type="button" className="secondary" onClick={requests.reload} disabled={requests.loading}>
+        <button type="button" className="secondary" onClick={requests.reload}>
           {tc('refresh')}
         </button>
         {requests.data ? <span className="muted">{t('pending.count', { count: pending.length })}</span> : null}
       </div>
-      {requests.loading && !requests.data ? <p role="status">{tc('loading')}</p> : null}
       {requests.data && pending.length === 0 ? <p className="card">{t('pending.empty')}</p> : null}
       {pending.map((r) => (
         <RequestCard
@@ -78,10 +86,10 @@ export function PendingRequestsPage() {
           node={node}
           accountId={account.id}
           datasets={datasets}
-          busy={busy === r.id}
+          busy={busy.has(r.id)}
           error={errors[r.id]}
-          onApprove={() => void decide(r, 'approve')}
-          onDeny={(reason) => void decide(r, 'deny', reason)}
+          onApprove={() => void decide(r.id, 'approve')}
+          onDeny={(reason) => void decide(r.id, 'deny', reason)}
         />
       ))}
     </section>

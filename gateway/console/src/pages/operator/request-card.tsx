@@ -3,10 +3,10 @@
  * approvals so far against those required (important data: two distinct operators), the
  * other institutions' decisions, and Approve / Deny (with a reason).
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorBanner } from '../../components/error-banner.tsx';
-import { DatasetName, decisionOf, formatDateTime, formatNumber, PurposeText, ReasonForm, useLocale, type AccessRequest, type DatasetSummary } from './shared.tsx';
+import { DatasetName, decisionOf, formatDateTime, formatNumber, NO_MARGIN, PRE_WRAP, PurposeText, ReasonForm, useLocale, type AccessRequest, type DatasetSummary } from './shared.tsx';
 
 export interface RequestCardProps {
   request: AccessRequest;
@@ -23,6 +23,16 @@ export function RequestCard(props: RequestCardProps) {
   const { t } = useTranslation('operator');
   const locale = useLocale();
   const [denying, setDenying] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const denyButton = useRef<HTMLButtonElement>(null);
+  // Set by Cancel: focus goes back to this card's Deny button once it is shown again.
+  const backToDeny = useRef(false);
+  useEffect(() => {
+    if (!denying && backToDeny.current) {
+      backToDeny.current = false;
+      denyButton.current?.focus();
+    }
+  }, [denying]);
   const r = props.request;
   const mine = decisionOf(r, props.node);
   if (!mine) return null;
@@ -30,9 +40,9 @@ export function RequestCard(props: RequestCardProps) {
   const others = r.decisions.filter((d) => d.node !== props.node);
   const titleId = `request-${r.id}-title`;
   return (
-    <article className="card" aria-labelledby={titleId}>
+    <article className="card" aria-labelledby={titleId} data-request={r.id}>
       <div className="row" style={{ justifyContent: 'space-between', alignItems: 'center' }}>
-        <h2 id={titleId} style={{ margin: 0 }}>
+        <h2 id={titleId} style={NO_MARGIN} tabIndex={-1} ref={heading}>
           {t('pending.request')} <code>{r.id}</code>
         </h2>
         <span className="badge pending">{t('pending.awaiting')}</span>
@@ -59,7 +69,7 @@ export function RequestCard(props: RequestCardProps) {
         <dt>{t('fields.purpose')}</dt>
         <dd><PurposeText code={r.purpose} /></dd>
         <dt>{t('fields.justification')}</dt>
-        <dd style={{ whiteSpace: 'pre-wrap' }}>{r.justification}</dd>
+        <dd style={PRE_WRAP}>{r.justification}</dd>
         <dt>{t('fields.duration')}</dt>
         <dd>{t('days', { count: r.durationDays })}</dd>
         <dt>{t('fields.budget')}</dt>
@@ -114,14 +124,26 @@ export function RequestCard(props: RequestCardProps) {
           confirmLabel={t('pending.confirmDenyLabel', { id: r.id })}
           busy={props.busy}
           onConfirm={props.onDeny}
-          onCancel={() => setDenying(false)}
+          onCancel={() => {
+            backToDeny.current = true;
+            setDenying(false);
+          }}
         />
       ) : (
         <div>
-          <button type="button" onClick={props.onApprove} disabled={props.busy || youApproved} aria-label={t('pending.approveLabel', { id: r.id })}>
+          <button
+            type="button"
+            onClick={() => {
+              // The button is disabled while the approval is sent: keep focus in this card.
+              heading.current?.focus();
+              props.onApprove();
+            }}
+            disabled={props.busy || youApproved}
+            aria-label={t('pending.approveLabel', { id: r.id })}
+          >
             {t('pending.approve')}
           </button>
-          <button type="button" className="secondary" onClick={() => setDenying(true)} disabled={props.busy} aria-label={t('pending.denyLabel', { id: r.id })}>
+          <button type="button" className="secondary" ref={denyButton} onClick={() => setDenying(true)} disabled={props.busy} aria-label={t('pending.denyLabel', { id: r.id })}>
             {t('pending.deny')}
           </button>
           {props.busy ? <span className="muted small">{t('pending.sending')}</span> : null}

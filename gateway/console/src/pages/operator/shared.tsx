@@ -3,7 +3,7 @@
  * formatting in the console's language, the purpose label, the reason form (deny, revoke)
  * and a text download.
  */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 
@@ -18,6 +18,15 @@ export function decisionOf(request: AccessRequest, node: string | undefined): De
 }
 
 export { formatDateTime, formatNumber, useLocale } from '../../components/format.ts';
+
+/** Keeps a cell's short content (a status badge, a button, a date) on one line. */
+export const NOWRAP = { whiteSpace: 'nowrap' } as const;
+/** Keeps line breaks a person typed (a justification, a reason). */
+export const PRE_WRAP = { whiteSpace: 'pre-wrap' } as const;
+/** No margin: a card in a `grid2` (the grid's gap spaces it), a heading in a row. */
+export const NO_MARGIN = { margin: 0 } as const;
+/** The first heading of a card starts at the card's padding. */
+export const NO_TOP_MARGIN = { marginTop: 0 } as const;
 export { PurposeText } from '../../components/purpose.tsx';
 
 /** Today (UTC, as the hub's usage days are) and `days` earlier, as YYYY-MM-DD. */
@@ -44,7 +53,8 @@ export function DatasetName(props: { id: string; dataset: DatasetSummary | undef
 
 /**
  * An inline form asking for a reason (the hub requires one to deny or revoke): a labelled
- * textarea, a confirm button named for the row and a cancel button.
+ * textarea, a confirm button named for the row and a cancel button. While the request is
+ * sent the buttons are disabled, so focus moves to the (read-only) textarea.
  */
 export function ReasonForm(props: {
   id: string;
@@ -58,16 +68,21 @@ export function ReasonForm(props: {
 }) {
   const { t: tc } = useTranslation();
   const [reason, setReason] = useState('');
+  const textarea = useRef<HTMLTextAreaElement>(null);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (reason.trim().length >= 3) props.onConfirm(reason.trim());
+    if (props.busy || reason.trim().length < 3) return;
+    textarea.current?.focus();
+    props.onConfirm(reason.trim());
   };
   return (
     <form onSubmit={submit}>
       <label htmlFor={props.id}>{props.label}</label>
       <textarea
         id={props.id}
+        ref={textarea}
         required
+        readOnly={props.busy}
         minLength={3}
         maxLength={2000}
         autoFocus

@@ -3,7 +3,7 @@
  * hub shows an operator only the rows of their own node), per dataset with totals and per
  * day, as CSV too; below it, each dataset's price and differential-privacy setting.
  */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 import { useSession } from '../../session.tsx';
@@ -12,7 +12,7 @@ import { ErrorBanner } from '../../components/error-banner.tsx';
 import { InstitutionLine } from './institution.tsx';
 import { BarChartFigure } from '../../components/bar-chart.tsx';
 import { DatasetSettings } from './dataset-settings.tsx';
-import { downloadText, formatNumber, useLocale, utcDay } from './shared.tsx';
+import { downloadText, formatNumber, NOWRAP, useLocale, utcDay } from './shared.tsx';
 
 type UsageRow = components['schemas']['UsageRow'];
 interface Totals {
@@ -46,6 +46,7 @@ export function UsagePage() {
   const [formError, setFormError] = useState<unknown>();
   const [csvError, setCsvError] = useState<unknown>();
   const [downloading, setDownloading] = useState(false);
+  const downloadingRef = useRef(false);
   const usage = useLoad(() => client.usage({ from: period.from, to: period.to }), [client, period]);
 
   const show = (event: FormEvent) => {
@@ -59,6 +60,9 @@ export function UsagePage() {
   };
 
   const download = async () => {
+    // One download at a time; the button stays focusable (not disabled) meanwhile.
+    if (downloadingRef.current) return;
+    downloadingRef.current = true;
     setDownloading(true);
     setCsvError(undefined);
     try {
@@ -67,6 +71,7 @@ export function UsagePage() {
     } catch (cause) {
       setCsvError(cause);
     } finally {
+      downloadingRef.current = false;
       setDownloading(false);
     }
   };
@@ -94,8 +99,8 @@ export function UsagePage() {
           <input id="usage-to" type="date" required value={to} min={from} onChange={(e) => setTo(e.target.value)} />
         </div>
         <div>
-          <button type="submit" disabled={usage.loading}>{t('usage.show')}</button>
-          <button type="button" className="secondary" onClick={() => void download()} disabled={downloading || !usage.data}>
+          <button type="submit">{t('usage.show')}</button>
+          <button type="button" className="secondary" onClick={() => void download()} aria-disabled={downloading || undefined} disabled={!usage.data}>
             {t('usage.downloadCsv')}
           </button>
         </div>
@@ -104,7 +109,8 @@ export function UsagePage() {
       <ErrorBanner error={formError} />
       <ErrorBanner error={csvError} />
       <ErrorBanner error={usage.error} onRetry={usage.reload} />
-      {usage.loading && !usage.data ? <p role="status">{tc('loading')}</p> : null}
+      {/* The page's live region is in the prices and privacy section below. */}
+      {usage.loading && !usage.data ? <p className="muted">{tc('loading')}</p> : null}
 
       {usage.data ? (
         <>
@@ -180,7 +186,7 @@ export function UsagePage() {
               <tbody>
                 {dayRows.map((r) => (
                   <tr key={`${r.day}|${r.dataset}|${r.researcher}`}>
-                    <th scope="row" style={{ whiteSpace: 'nowrap' }}>{r.day}</th>
+                    <th scope="row" style={NOWRAP}>{r.day}</th>
                     <td><code>{r.dataset}</code></td>
                     <td><code>{r.researcher}</code></td>
                     <td className="num">{n(r.queries)}</td>
