@@ -9,7 +9,7 @@ import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Link } from '../../router.tsx';
 import { useResearcherKeys } from './keys-context.tsx';
-import { CARD_HEADING, NOWRAP, NeedKeys, PurposeText, formatDateTime, formatNumber, useAutoRefresh, useLocale } from './shared.tsx';
+import { CARD_HEADING, NOWRAP, NeedKeys, PurposeText, StatusRegion, formatDateTime, formatNumber, useAutoRefresh, useLocale } from './shared.tsx';
 
 export function GrantsPage() {
   const { t } = useTranslation('researcher');
@@ -31,8 +31,8 @@ export function GrantsPage() {
       <h1 tabIndex={-1}>{t('grants.title')}</h1>
       <p className="muted">{t('grants.intro')}</p>
       {loaded ? null : <NeedKeys />}
+      <StatusRegion message={data.loading && !data.data ? tc('loading') : undefined} tone="muted" />
       <ErrorBanner error={data.error} onRetry={data.reload} />
-      {data.loading && !data.data ? <p role="status">{tc('loading')}</p> : null}
       {data.data ? (
         <div className="card">
           <h2 style={CARD_HEADING}>{t('grants.credits')}</h2>

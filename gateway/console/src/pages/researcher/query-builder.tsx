@@ -5,7 +5,7 @@
  */
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
-import { OPERATIONS, PurposeSelect, formatNumber, useLocale } from './shared.tsx';
+import { CHECK_DETAIL, OPERATIONS, PurposeSelect, formatNumber, useLocale } from './shared.tsx';
 import { defaultEdges, numericElements, type AggregateRow, type BuilderState, type Operation } from './query-model.ts';
 
 type S = components['schemas'];
@@ -68,7 +68,7 @@ export function QueryBuilder(props: { catalog: S['Catalog']; state: BuilderState
                 />
                 <code>{d.id}</code>
               </label>
-              <div id={`qds-${d.id}`} className="muted small" style={{ marginLeft: 26 }}>
+              <div id={`qds-${d.id}`} className="muted small" style={CHECK_DETAIL}>
                 {t('query.datasetInfo', { title: d.title, price: formatNumber(d.pricePerQuery, locale) })}
                 {d.differentialPrivacy ? ` · ${t('query.dpOn', { rho: d.defaultRho })}` : ''}
               </div>

@@ -3,7 +3,7 @@
  * `Query`): datasets, aggregates (histograms with bin edges), an optional group-by (codes of
  * a categorical element, or buckets of a numeric one) and an optional one-element filter.
  */
-import { elementsOfQuery, type DataElement, type NumericElement, type Query, type components } from '@veilgate/sdk';
+import type { DataElement, NumericElement, Query, components } from '@veilgate/sdk';
 
 type S = components['schemas'];
 export type Operation = S['Operation'];
@@ -104,19 +104,4 @@ export function buildQuery(state: BuilderState, catalog: S['Catalog']): { query:
 /** A heading for an aggregate: `count`, `mean(systolic_bp)`, `histogram(age)`. */
 export function aggregateLabel(a: S['Aggregate']): string {
   return a.op === 'count' ? 'count' : `${a.op}(${a.element})`;
-}
-
-/**
- * The query's datasets that no grant in force covers for this identity key and purpose
- * (with its elements and operations, and quota left): the hub would refuse the query.
- */
-export function uncoveredDatasets(query: Query, grants: S['Grant'][], catalog: S['Catalog'], jkt: string, purpose: string): string[] {
-  const elements = elementsOfQuery(query);
-  const operations = query.aggregates.map((a) => a.op);
-  return query.datasets.filter((id) => {
-    const node = catalog.datasets.find((d) => d.id === id)?.node;
-    return !grants.some((g) =>
-      g.node === node && g.identityJkt === jkt && g.purpose === purpose && g.queriesUsed < g.queryQuota && g.datasets.includes(id) &&
-      elements.every((e) => g.elements.includes(e)) && operations.every((o) => g.operations.includes(o)));
-  });
 }

@@ -3,17 +3,17 @@
  * answer with encrypted masked aggregates, and the result is decrypted here, in this
  * browser, with the secret key loaded on the Keys page.
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Query, QueryOutcome, QueryProgress, components } from '@veilgate/sdk';
+import { decodeConsentTokenUnverified, type IdentityKey, type Query, type QueryOutcome, type QueryProgress, type components } from '@veilgate/sdk';
 import { useSession } from '../../session.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
 import { Link } from '../../router.tsx';
 import { useResearcherKeys } from './keys-context.tsx';
-import { CARD_HEADING, DEFAULT_PURPOSE, NeedKeys, formatNumber, isConsentProblem, useLocale } from './shared.tsx';
-import { buildQuery, uncoveredDatasets, type BuilderState } from './query-model.ts';
+import { CARD_HEADING, DEFAULT_PURPOSE, NeedKeys, StatusRegion, formatNumber, isConsentProblem, useFocusAfterRender, useLocale } from './shared.tsx';
+import { buildQuery, type BuilderState } from './query-model.ts';
 import { QueryBuilder, initialBuilder } from './query-builder.tsx';
 import { GrantBudget, QueryResultView } from './query-result.tsx';
 
@@ -28,8 +28,9 @@ export function QueryPage() {
     <section>
       <h1 tabIndex={-1}>{t('query.title')}</h1>
       <p className="muted">{t('query.intro')}</p>
+      <StatusRegion message={catalog.loading && !catalog.data ? tc('loading') : undefined} tone="muted" />
       <ErrorBanner error={catalog.error} onRetry={catalog.reload} />
-      {catalog.data ? <QueryWorkspace catalog={catalog.data} /> : catalog.loading ? <p role="status">{tc('loading')}</p> : null}
+      {catalog.data ? <QueryWorkspace catalog={catalog.data} /> : null}
     </section>
   );
 }
@@ -44,6 +45,10 @@ function useProgressLabel(): (p: QueryProgress) => { label: string; value?: numb
         return { label: t('progress.signing') };
       case 'fan-out':
         return { label: t('progress.fanOut', { count: p.nodes.length, nodes: p.nodes.join(', ') }) };
+      case 'contributed':
+        return { label: t('progress.contributed', { node: p.node, done: p.done, total: p.total }), value: p.done, max: p.total };
+      case 'combining':
+        return { label: t('progress.combining') };
       case 'verifying':
         return { label: t('progress.verifying') };
       case 'decrypting':
@@ -52,6 +57,25 @@ function useProgressLabel(): (p: QueryProgress) => { label: string; value?: numb
         return { label: t('progress.done') };
     }
   };
+}
+
+/** The institutions a query's datasets belong to, each with its datasets in the query. */
+function nodesOf(query: Query, catalog: S['Catalog']): Map<string, string[]> {
+  const byNode = new Map<string, string[]>();
+  for (const id of query.datasets) {
+    const node = catalog.datasets.find((d) => d.id === id)?.node;
+    if (node) byNode.set(node, [...(byNode.get(node) ?? []), id]);
+  }
+  return byNode;
+}
+
+/** The institution that issued a token (read, not verified: only to say which one is missing). */
+function issuer(token: string): string | undefined {
+  try {
+    return decodeConsentTokenUnverified(token).claims.iss;
+  } catch {
+    return undefined;
+  }
 }
 
 function QueryWorkspace(props: { catalog: S['Catalog'] }) {
@@ -66,12 +90,27 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
   const [estimate, setEstimate] = useState<{ json: string; cost: S['QueryCost'] }>();
   const [result, setResult] = useState<{ query: Query; json: string; outcome: QueryOutcome }>();
 
+  // Said when an estimate or a result is ready (next to the buttons; focus stays on the button).
+  const [status, setStatus] = useState<string>();
+  const estimateRef = useRef<HTMLButtonElement>(null);
+  const runRef = useRef<HTMLButtonElement>(null);
+  const focusLater = useFocusAfterRender();
+
   const built = buildQuery(state, props.catalog);
 
-  /** Refuses early, in words, a query that no grant of this identity key covers. */
-  const checkGrants = async (query: Query, jkt: string) => {
-    const missing = uncoveredDatasets(query, await client.grants(), props.catalog, jkt, state.purpose);
-    if (missing.length) throw Object.assign(new Error(t('query.noGrant', { datasets: missing.join(', '), purpose: state.purpose })), { code: 'token_missing' });
+  /**
+   * Refuses early, in words, a query the SDK would send without a token for some institution:
+   * the very tokens it will send (one grant per institution, covering all of that
+   * institution's datasets in the query) must number one per institution.
+   */
+  const checkGrants = async (query: Query, identity: IdentityKey) => {
+    const { tokens } = await client.tokensFor(query, identity, state.purpose);
+    const nodes = nodesOf(query, props.catalog);
+    if (tokens.length >= nodes.size) return;
+    const covered = new Set(tokens.map(issuer));
+    const missing = [...nodes].filter(([node]) => !covered.has(node));
+    const shown = (missing.length ? missing : [...nodes]).map(([node, datasets]) => `${node} (${datasets.join(', ')})`).join('; ');
+    throw Object.assign(new Error(t('query.noGrant', { purpose: state.purpose, missing: shown })), { code: 'token_missing' });
   };
   const json = built.query ? JSON.stringify(built.query, null, 2) : '';
   const busy = progress !== undefined;
@@ -80,15 +119,19 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
     if (!built.query || !loaded) return;
     setError(undefined);
     setEstimate(undefined);
+    setStatus(undefined);
     setProgress('estimating');
     try {
-      await checkGrants(built.query, loaded.identity.jkt);
+      await checkGrants(built.query, loaded.identity);
       const cost = await client.estimate(built.query, { identity: loaded.identity, purpose: state.purpose });
       setEstimate({ json, cost });
+      setStatus(t('cost.ready', { credits: formatNumber(cost.credits, locale) }));
     } catch (cause) {
       setError(cause);
     } finally {
       setProgress(undefined);
+      // The button was disabled while estimating: give focus back to it.
+      focusLater(() => estimateRef.current);
     }
   };
 
@@ -98,15 +141,18 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
     setError(undefined);
     setResult(undefined);
     setEstimate(undefined);
+    setStatus(undefined);
     setProgress({ phase: 'tokens' });
     try {
-      await checkGrants(query, loaded.identity.jkt);
+      await checkGrants(query, loaded.identity);
       const outcome = await client.query(query, { keys: loaded.keys, identity: loaded.identity, purpose: state.purpose, onProgress: setProgress });
       setResult({ query, json, outcome });
+      setStatus(t('result.ready', { count: outcome.groups.length }));
     } catch (cause) {
       setError(cause);
     } finally {
       setProgress(undefined);
+      focusLater(() => runRef.current);
     }
   };
 
@@ -123,14 +169,15 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
         </details>
         {built.problem ? <p className="warning">{t(`query.problems.${built.problem.key}`, { n: built.problem.n ?? 0 })}</p> : null}
         <div className="row" style={{ alignItems: 'center' }}>
-          <button type="button" className="secondary" disabled={busy || !built.query || !loaded} onClick={() => void runEstimate()}>
+          <button ref={estimateRef} type="button" className="secondary" disabled={busy || !built.query || !loaded} onClick={() => void runEstimate()}>
             {t('query.estimate')}
           </button>
-          <button type="button" disabled={busy || !built.query || !loaded} onClick={() => void run()}>
+          <button ref={runRef} type="button" disabled={busy || !built.query || !loaded} onClick={() => void run()}>
             {t('query.run')}
           </button>
         </div>
         {shown ? <Progress label={shown.label} value={shown.value} max={shown.max} /> : null}
+        <StatusRegion message={status} />
         <ErrorBanner error={error} />
         {error !== undefined && isConsentProblem(error) ? (
           <p className="hint">
@@ -138,7 +185,7 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
           </p>
         ) : null}
         {estimate ? (
-          <div className="card" role="status">
+          <div className="card">
             <h2 style={CARD_HEADING}>{t('cost.title')}</h2>
             {estimate.json !== json ? <p className="hint">{t('cost.stale')}</p> : null}
             <dl className="facts">

@@ -1,8 +1,9 @@
 /**
  * Shared bits of the researcher pages: the "no keys" notice, purposes (DUO terms), request
- * state badges, number and date formatting in the console's language.
+ * state badges, number and date formatting in the console's language, the page's live
+ * status region and moving focus once a render is done.
  */
-import { useEffect } from 'react';
+import { useCallback, useEffect, useRef, useState, type Ref } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 import { Link } from '../../router.tsx';
@@ -20,6 +21,42 @@ export const OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'variance',
 export const CARD_HEADING = { marginTop: 0 } as const;
 /** Identifiers and dates that should not break inside a narrow table cell. */
 export const NOWRAP = { whiteSpace: 'nowrap', wordBreak: 'normal' } as const;
+/** The description under a checkbox, aligned with the checkbox's text. */
+export const CHECK_DETAIL = { marginLeft: 26 } as const;
+
+/**
+ * The page's live region: always in the page, empty until there is something to say, so
+ * that screen readers announce what is put into it. Focusable (not in the tab order) so that
+ * focus can move to it when the control that was used goes away.
+ */
+export function StatusRegion(props: { ref?: Ref<HTMLDivElement>; message?: string; tone?: 'success' | 'muted' }) {
+  return (
+    <div role="status" ref={props.ref} tabIndex={-1}>
+      {props.message ? <p className={props.tone ?? 'success'}>{props.message}</p> : null}
+    </div>
+  );
+}
+
+/**
+ * Moves focus once the next render is committed (a button that was disabled while busy is
+ * enabled again by then; a region that replaces a removed control exists by then).
+ */
+export function useFocusAfterRender(): (target: () => HTMLElement | null | undefined) => void {
+  const pending = useRef<(() => HTMLElement | null | undefined) | undefined>(undefined);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const target = pending.current;
+    pending.current = undefined;
+    const element = target?.();
+    element?.focus();
+    // Still disabled in this commit (an update still on its way): try again next frame.
+    if (element && target && document.activeElement !== element) requestAnimationFrame(() => target()?.focus());
+  }, [tick]);
+  return useCallback((target) => {
+    pending.current = target;
+    setTick((n) => n + 1);
+  }, []);
+}
 
 /** Shown where keys are needed but none are loaded in this page. */
 export function NeedKeys() {
