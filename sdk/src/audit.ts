@@ -5,7 +5,7 @@
  * trust except what the log key signed.
  */
 import { canonicalBytes, canonicalSha256 } from './protocol/canonical.ts';
-import { fromBase64, fromBase64Url, sha256Hex, toHex } from './internal/bytes.ts';
+import { fromBase64, fromBase64Url, sha256Hex, toBase64, toHex } from './internal/bytes.ts';
 import { hashLeaf, hashChildren, emptyRoot } from './log/hash.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './log/checkpoint.ts';
 import { verifyReceipt } from './log/log-client.ts';
@@ -52,21 +52,70 @@ export function verifyQueryReceipt(receipt: S['Receipt'], result: { queryId: str
   );
 }
 
+/**
+ * What a log verification found, as a stable code (the `message` is English for logs and
+ * may change; display and translate by `code` and `params`):
+ * - `checkpoint_signature`: the checkpoint note is malformed or not signed by the log key
+ *   (`params.detail`); nothing else was checked;
+ * - `checkpoint_mismatch`: the response's `treeSize`/`rootHash` fields differ from the signed
+ *   note (`params.statedSize`, `statedRoot`, `signedSize`, `signedRoot`);
+ * - `witness_signature`: a witness's line in the note does not verify (`params.node`, `detail`);
+ * - `entries_missing`: entry `index` and every later one are missing;
+ * - `entry_missing`: entry `index` is missing;
+ * - `entry_hash_mismatch`: entry `index` does not hash to its stored leaf hash (content changed);
+ * - `entry_not_in_tree`: entry `index` is the first that does not match the signed tree
+ *   (edited together with its leaf hash, removed or moved);
+ * - `root_mismatch`: the entries rebuild another root than the signed one (`params.computed`,
+ *   `params.signed`, hex);
+ * - `log_shrank`: the log is smaller than the saved checkpoint (`params.from`, `params.to`);
+ * - `consistency`: the log is not consistent with the saved checkpoint (`params.size`, `detail`).
+ */
+export type LogProblemCode =
+  | 'checkpoint_signature'
+  | 'checkpoint_mismatch'
+  | 'witness_signature'
+  | 'entries_missing'
+  | 'entry_missing'
+  | 'entry_hash_mismatch'
+  | 'entry_not_in_tree'
+  | 'root_mismatch'
+  | 'log_shrank'
+  | 'consistency';
+
 /** One problem found by a log verification, naming the entry where it can. */
 export interface LogProblem {
+  code: LogProblemCode;
   index?: number;
   message: string;
+  /** The values the message names (see `LogProblemCode`), for showing it in another language. */
+  params?: Record<string, string | number>;
+}
+
+/** A witness: its node name and Ed25519 public key (base64url). */
+export interface WitnessKey {
+  node: string;
+  signingKey: string;
 }
 
 /** The outcome of verifying a whole log. */
 export interface LogVerification {
   ok: boolean;
+  /** The size and root (base64) of the signed checkpoint; the response's fields when its signature did not verify. */
   treeSize: number;
   rootHash: string;
   entriesChecked: number;
-  witnesses: { cosigned: string[]; quorum: number; witnessed: boolean };
+  /**
+   * Entries `0 … entriesConfirmed − 1` are proven to be in the signed tree: all of them when
+   * the entries rebuild the signed root, else the longest prefix a consistency proof ties to it.
+   */
+  entriesConfirmed: number;
+  /**
+   * Co-signatures counted over `options.witnesses` when given (pinned keys), else over the
+   * witnesses the hub's response names (`stated`, trust on first use).
+   */
+  witnesses: { cosigned: string[]; quorum: number; witnessed: boolean; pinned: boolean; stated: { keys: WitnessKey[]; quorum: number } };
   problems: LogProblem[];
-  /** The verified checkpoint (save it; pass it back as `trusted` next time). */
+  /** The verified checkpoint: size and root (base64) as the signed note states them. Save it; pass it back as `trusted` next time. */
   checkpoint?: { size: number; root: string; note: string };
 }
 
@@ -96,36 +145,81 @@ function rootOfPrefix(leaves: Uint8Array[], size: number): Uint8Array {
 
 const hex = toHex;
 
+/** The message of an error, without the "checkpoint: " prefix the log library puts on its own. */
+function detailOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/^checkpoint: /, '');
+}
+
+/** Whether a base64 text decodes to exactly these bytes. */
+function sameBase64(text: string, bytes: Uint8Array): boolean {
+  try {
+    return hex(fromBase64(text)) === hex(bytes);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Verifies a whole log from scratch (or from a saved trusted checkpoint): the checkpoint's
  * signature, that every entry is present and hashes to its leaf, that the entries rebuild
  * the signed root, and — from a saved checkpoint — that the log only grew. When the entries
  * do not rebuild the root, bisects with consistency proofs to name the first bad entry.
+ * Sizes and roots reported come from the signed note, never from the response's own fields.
+ *
+ * `witnesses` pins the witness keys and quorum to count (e.g. saved on first use); without
+ * it the witnesses the hub names are counted, which the hub itself chooses.
  *
  * @example
  * const report = await verifyLog(source, { log, onProgress: (n, total) => … });
- * if (!report.ok) for (const p of report.problems) console.error(p.index, p.message);
+ * if (!report.ok) for (const p of report.problems) console.error(p.code, p.index, p.message);
  */
 export async function verifyLog(
   source: LogSource,
-  options: { log: LogIdentity; trusted?: { size: number; root: string }; pageSize?: number; onProgress?: (done: number, total: number) => void },
+  options: {
+    log: LogIdentity;
+    trusted?: { size: number; root: string };
+    witnesses?: { keys: WitnessKey[]; quorum: number };
+    pageSize?: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<LogVerification> {
   const problems: LogProblem[] = [];
   const head = await source.checkpoint();
+  const stated = { keys: head.witnesses.map((w) => ({ node: w.node, signingKey: w.signingKey })), quorum: head.witnessQuorum };
+  const counted = options.witnesses ?? stated;
+  const pinned = options.witnesses !== undefined;
   let checkpoint: VerifiedCheckpoint;
   try {
     checkpoint = verifyCheckpoint(head.note, { logKey: { name: options.log.origin, publicKey: fromBase64Url(options.log.publicKey) } });
   } catch (err) {
-    return { ok: false, treeSize: head.treeSize, rootHash: head.rootHash, entriesChecked: 0, witnesses: { cosigned: [], quorum: head.witnessQuorum, witnessed: false }, problems: [{ message: `checkpoint: ${(err as Error).message}` }] };
+    const detail = detailOf(err);
+    return {
+      ok: false,
+      treeSize: head.treeSize,
+      rootHash: head.rootHash,
+      entriesChecked: 0,
+      entriesConfirmed: 0,
+      witnesses: { cosigned: [], quorum: counted.quorum, witnessed: false, pinned, stated },
+      problems: [{ code: 'checkpoint_signature', message: `checkpoint: ${detail}`, params: { detail } }],
+    };
   }
   const size = Number(checkpoint.size);
   const signedRoot = checkpoint.root;
-  const verifiers = head.witnesses.map((w) => ({ name: w.node, publicKey: fromBase64Url(w.signingKey) }));
-  let cosigned: string[] = [];
-  try {
-    cosigned = verifiers.filter((v) => countValidSignatures(head.note, [v]) === 1).map((v) => v.name);
-  } catch (err) {
-    problems.push({ message: `witness signature: ${(err as Error).message}` });
+  if (head.treeSize !== size || !sameBase64(head.rootHash, signedRoot)) {
+    problems.push({
+      code: 'checkpoint_mismatch',
+      message: `the response states tree size ${head.treeSize} and root ${head.rootHash}, the signed checkpoint ${size} and ${toBase64(signedRoot)}`,
+      params: { statedSize: head.treeSize, statedRoot: head.rootHash, signedSize: size, signedRoot: toBase64(signedRoot) },
+    });
+  }
+  const cosigned: string[] = [];
+  for (const w of counted.keys) {
+    try {
+      if (countValidSignatures(head.note, [{ name: w.node, publicKey: fromBase64Url(w.signingKey) }]) === 1) cosigned.push(w.node);
+    } catch (err) {
+      const detail = detailOf(err);
+      problems.push({ code: 'witness_signature', message: `witness signature of ${w.node}: ${detail}`, params: { node: w.node, detail } });
+    }
   }
   // Read every entry, recompute its leaf hash, and note gaps and mismatches by index.
   const leaves: Uint8Array[] = [];
@@ -133,24 +227,25 @@ export async function verifyLog(
   for (let start = 0; start < size; ) {
     const page = await source.entries(start, Math.min(pageSize, size - start));
     if (page.entries.length === 0) {
-      problems.push({ index: start, message: `entry ${start} and later are missing` });
+      problems.push({ code: 'entries_missing', index: start, message: `entry ${start} and later are missing` });
       break;
     }
     for (const e of page.entries) {
       if (e.index >= size) break;
       while (start < e.index) {
-        problems.push({ index: start, message: `entry ${start} is missing` });
+        problems.push({ code: 'entry_missing', index: start, message: `entry ${start} is missing` });
         leaves.push(new Uint8Array(32));
         start++;
       }
       const leaf = hashLeaf(canonicalBytes(e.entry));
-      if (hex(leaf) !== hex(fromBase64(e.leafHash))) problems.push({ index: e.index, message: `entry ${e.index} does not hash to its stored leaf hash (content changed)` });
+      if (!sameBase64(e.leafHash, leaf)) problems.push({ code: 'entry_hash_mismatch', index: e.index, message: `entry ${e.index} does not hash to its stored leaf hash (content changed)` });
       leaves.push(leaf);
       start = e.index + 1;
     }
     options.onProgress?.(start, size);
   }
   const computed = leaves.length >= size ? rootOfPrefix(leaves, size) : undefined;
+  let confirmed = computed && hex(computed) === hex(signedRoot) ? size : 0;
   if (computed && hex(computed) !== hex(signedRoot)) {
     // Bisect: the largest m whose prefix is consistent with the signed root names entry m.
     let good = 0;
@@ -168,18 +263,31 @@ export async function verifyLog(
       if (consistent) good = m;
       else bad = m;
     }
-    if (!problems.some((p) => p.index === good)) problems.push({ index: good, message: `entry ${good} does not match the signed tree (edited, removed or moved)` });
-    problems.push({ message: `the entries rebuild root ${hex(computed)}, the checkpoint signed ${hex(signedRoot)}` });
+    confirmed = good;
+    if (!problems.some((p) => p.index === good)) {
+      problems.push({ code: 'entry_not_in_tree', index: good, message: `entry ${good} does not match the signed tree (edited, removed or moved)` });
+    }
+    problems.push({
+      code: 'root_mismatch',
+      message: `the entries rebuild root ${hex(computed)}, the checkpoint signed ${hex(signedRoot)}`,
+      params: { computed: hex(computed), signed: hex(signedRoot) },
+    });
   }
   if (options.trusted) {
     const trustedRoot = fromBase64(options.trusted.root);
-    if (options.trusted.size > size) problems.push({ message: `the log shrank from ${options.trusted.size} to ${size} entries` });
-    else if (options.trusted.size > 0) {
+    if (options.trusted.size > size) {
+      problems.push({ code: 'log_shrank', message: `the log shrank from ${options.trusted.size} to ${size} entries`, params: { from: options.trusted.size, to: size } });
+    } else if (options.trusted.size > 0) {
       try {
         const proof = options.trusted.size === size ? { proof: [] } : await source.consistency(options.trusted.size, size);
         verifyConsistency({ size1: options.trusted.size, size2: size, root1: trustedRoot, root2: signedRoot, proof: proof.proof.map(fromBase64) });
       } catch (err) {
-        problems.push({ message: `not consistent with the saved checkpoint of size ${options.trusted.size}: ${(err as Error).message}` });
+        const detail = detailOf(err);
+        problems.push({
+          code: 'consistency',
+          message: `not consistent with the saved checkpoint of size ${options.trusted.size}: ${detail}`,
+          params: { size: options.trusted.size, detail },
+        });
       }
     }
   }
@@ -187,11 +295,12 @@ export async function verifyLog(
   return {
     ok: problems.length === 0,
     treeSize: size,
-    rootHash: head.rootHash,
+    rootHash: toBase64(signedRoot),
     entriesChecked: Math.min(leaves.length, size),
-    witnesses: { cosigned, quorum: head.witnessQuorum, witnessed: head.witnessQuorum > 0 && cosigned.length >= head.witnessQuorum },
+    entriesConfirmed: confirmed,
+    witnesses: { cosigned, quorum: counted.quorum, witnessed: counted.quorum > 0 && cosigned.length >= counted.quorum, pinned, stated },
     problems,
-    ...(problems.length === 0 ? { checkpoint: { size, root: head.rootHash, note: head.note } } : {}),
+    ...(problems.length === 0 ? { checkpoint: { size, root: toBase64(signedRoot), note: checkpoint.note } } : {}),
   };
 }
 

@@ -38,7 +38,7 @@ export type { LogClientOptions, TrustedTreeHead, Receipt as LogReceipt } from '.
 export { LogVerificationError } from './log/errors.ts';
 export type { LogErrorCode, LogEvidence, TreeHeadEvidence } from './log/errors.ts';
 export { resultDigest, verifyQueryReceipt, verifyLog, verifyTrace } from './audit.ts';
-export type { LogIdentity, LogProblem, LogVerification, LogSource } from './audit.ts';
+export type { LogIdentity, LogProblem, LogProblemCode, LogVerification, LogSource, WitnessKey } from './audit.ts';
 export { ConsentError, isConsentError } from './consent/errors.ts';
 export type { ConsentErrorCode } from './consent/errors.ts';
 export { signConsentToken, verifyConsentToken, checkScope, decodeConsentTokenUnverified, CONSENT_TOKEN_TYPE } from './consent/consent-token.ts';

@@ -1,17 +1,19 @@
 /**
- * The auditor pages' data: reading the hub's log (entries, proofs, checkpoints), checking
- * signatures and hashes in the browser with the SDK, the checkpoint saved for consistency
- * proofs, and the last verification of the log (shared by the log and entry pages).
+ * The auditor pages' data: reading the hub's log (entries, proofs, checkpoints, traces),
+ * checking signatures and hashes in the browser with the SDK against the pinned log identity
+ * (trust.ts), and the last verification of the log (shared by the log and entry pages).
  */
 import { useSyncExternalStore } from 'react';
 import {
-  ApiError, canonicalBytes, countValidSignatures, fromBase64, fromBase64Url, hashLeaf, toBase64, verifyCheckpoint, verifyInclusion,
-  type LogVerification, type VeilgateClient, type VerifiedCheckpoint, type components,
+  ApiError, canonicalBytes, countValidSignatures, fromBase64, fromBase64Url, hashLeaf, toBase64, verifyCheckpoint, verifyInclusion, verifyLog, verifyTrace,
+  type LogIdentity, type LogProblem, type LogSource, type LogVerification, type VeilgateClient, type VerifiedCheckpoint, type components,
 } from '@veilgate/sdk';
+import { expectedLog, loadTrusted, saveTrusted } from './trust.ts';
 
 type S = components['schemas'];
 export type AuditEntry = S['AuditEntry'];
 export type Checkpoint = S['Checkpoint'];
+export type Trace = S['Trace'];
 /** An event as the log holds it: `v`, `type`, `time` and the event's own fields. */
 export type AuditEvent = AuditEntry['entry'];
 
@@ -43,26 +45,39 @@ export function recomputeLeafHash(event: AuditEvent): string {
   return toBase64(hashLeaf(canonicalBytes(event)));
 }
 
-/** The checkpoint's log signature, checked against the log key it states. */
-export function checkCheckpointSignature(cp: Checkpoint): { ok: true; checkpoint: VerifiedCheckpoint } | { ok: false; message: string } {
+/** Where verifyLog reads the hub's log: the checkpoint, pages of entries, consistency proofs. */
+export function logSource(client: VeilgateClient): LogSource {
+  return {
+    checkpoint: () => client.checkpoint(),
+    entries: (start, limit) => fetchEntries(client, start, limit),
+    consistency: async (from, to) => unwrap(await client.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
+  };
+}
+
+/** The checkpoint's log signature, checked against the expected (pinned) log identity, never the key in the same response. */
+export type SignatureCheck =
+  | { ok: true; size: number; root: string; fieldsDiffer: boolean }
+  | { ok: false; message: string };
+
+export function checkCheckpoint(cp: Checkpoint, log: LogIdentity): SignatureCheck {
+  let verified: VerifiedCheckpoint;
   try {
-    return { ok: true, checkpoint: verifyCheckpoint(cp.note, { logKey: { name: cp.origin, publicKey: fromBase64Url(cp.logKey) } }) };
+    verified = verifyCheckpoint(cp.note, { logKey: { name: log.origin, publicKey: fromBase64Url(log.publicKey) } });
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }
+  const size = Number(verified.size);
+  const root = toBase64(verified.root);
+  return { ok: true, size, root, fieldsDiffer: size !== cp.treeSize || root !== cp.rootHash };
 }
 
-/** Whether each witness's co-signature in the note verifies under its key. */
-export function checkCosignatures(cp: Checkpoint): Record<string, boolean> {
-  const out: Record<string, boolean> = {};
-  for (const w of cp.witnesses) {
-    try {
-      out[w.node] = countValidSignatures(cp.note, [{ name: w.node, publicKey: fromBase64Url(w.signingKey) }]) === 1;
-    } catch {
-      out[w.node] = false;
-    }
+/** Whether a witness's co-signature in the note verifies under `signingKey`. */
+export function cosignatureValid(note: string, node: string, signingKey: string): boolean {
+  try {
+    return countValidSignatures(note, [{ name: node, publicKey: fromBase64Url(signingKey) }]) === 1;
+  } catch {
+    return false;
   }
-  return out;
 }
 
 /** An inclusion proof that was checked against a signed checkpoint. */
@@ -84,13 +99,14 @@ export class NotYetSignedError extends Error {
 }
 
 /**
- * Proves an entry is in the signed tree: verifies the current checkpoint's signature, fetches
- * the audit path for `index` under that checkpoint and checks that it leads from the leaf
- * hash recomputed here (not the one the hub serves) to the signed root.
+ * Proves an entry is in the signed tree: verifies the current checkpoint's signature against
+ * the expected log identity, fetches the audit path for `index` under that checkpoint and
+ * checks that it leads from the leaf hash recomputed here (not the one the hub serves) to the
+ * signed root.
  */
 export async function proveInclusion(client: VeilgateClient, index: number, event: AuditEvent): Promise<InclusionResult> {
   const cp = await client.checkpoint();
-  const log = await client.logIdentity();
+  const log = await expectedLog(client);
   const checkpoint = verifyCheckpoint(cp.note, { logKey: { name: log.origin, publicKey: fromBase64Url(log.publicKey) } });
   const treeSize = Number(checkpoint.size);
   if (index >= treeSize) throw new NotYetSignedError(index, treeSize);
@@ -101,68 +117,44 @@ export async function proveInclusion(client: VeilgateClient, index: number, even
   return { treeSize, proofLength: proof.proof.length, root: toBase64(checkpoint.root) };
 }
 
+/** `GET /v1/audit/trace/{entry}`, every step verified against the expected log identity; with the verified checkpoint. */
+export async function verifiedTrace(client: VeilgateClient, target: string): Promise<{ trace: Trace; checkpoint: VerifiedCheckpoint }> {
+  const trace = unwrap(await client.api.GET('/v1/audit/trace/{entry}', { params: { path: { entry: target } } }));
+  return { trace, checkpoint: verifyTrace(trace, await expectedLog(client)) };
+}
+
 /** A hash cut to its first characters for tables (the full value goes in `title`). */
 export function shortHash(value: string, length = 12): string {
   return value.length > length ? `${value.slice(0, length)}…` : value;
 }
 
-/** A timestamp in the reader's language. */
-export function formatTime(iso: unknown, language: string): string {
+/**
+ * A log entry's time. Unlike components/format.ts `formatDateTime` (minutes), this keeps the
+ * seconds: consecutive log entries are often seconds apart, and an auditor reads their order
+ * and timing from them. Same locale tag (`useLocale()`) and date style otherwise.
+ */
+export function formatLogTime(iso: unknown, locale: string): string {
   if (typeof iso !== 'string') return '';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(language === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
-}
-
-// ----------------------------------------------------------------------------------------
-// The checkpoint saved after a good verification (hashes only: public information).
-// ----------------------------------------------------------------------------------------
-
-export const TRUSTED_KEY = 'veilgate.auditor.trusted';
-
-/** The last checkpoint this browser verified the whole log against. */
-export interface TrustedCheckpoint {
-  size: number;
-  root: string;
-  origin?: string;
-  logKey?: string;
-  verifiedAt?: string;
-}
-
-export function loadTrusted(log?: { origin: string; publicKey: string }): TrustedCheckpoint | undefined {
-  try {
-    const saved = JSON.parse(localStorage.getItem(TRUSTED_KEY) ?? 'null') as TrustedCheckpoint | null;
-    if (!saved || !Number.isSafeInteger(saved.size) || typeof saved.root !== 'string') return undefined;
-    // A checkpoint of another log (another hub, another key) proves nothing about this one.
-    if (log && ((saved.origin && saved.origin !== log.origin) || (saved.logKey && saved.logKey !== log.publicKey))) return undefined;
-    return saved;
-  } catch {
-    return undefined;
-  }
-}
-
-export function saveTrusted(value: TrustedCheckpoint): void {
-  localStorage.setItem(TRUSTED_KEY, JSON.stringify(value));
-}
-
-export function forgetTrusted(): void {
-  localStorage.removeItem(TRUSTED_KEY);
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' }).format(d);
 }
 
 // ----------------------------------------------------------------------------------------
 // The last verification of the log, per signed-in client, for the log and entry pages.
 // ----------------------------------------------------------------------------------------
 
-/** A finished verification and whether it started from a saved checkpoint. */
+/** A finished verification and the saved checkpoint it started from. */
 export interface VerificationRecord {
   result: LogVerification;
-  trusted: TrustedCheckpoint | undefined;
+  trusted: { size: number; root: string } | undefined;
 }
 
-let last: { client: VeilgateClient; record: VerificationRecord } | undefined;
+let last: { client: VeilgateClient; record: VerificationRecord | undefined } | undefined;
 const listeners = new Set<() => void>();
 
-export function rememberVerification(client: VeilgateClient, record: VerificationRecord): void {
+/** Records the last verification (undefined: forget it, e.g. after the pinned keys changed). */
+export function rememberVerification(client: VeilgateClient, record: VerificationRecord | undefined): void {
   last = { client, record };
   for (const l of listeners) l();
 }
@@ -179,13 +171,59 @@ export function useLastVerification(client: VeilgateClient): VerificationRecord 
   return snapshot?.client === client ? snapshot.record : undefined;
 }
 
-/** The status of one entry under a verification: checked and fine, flagged, or not covered. */
-export type EntryStatus = { kind: 'verified' } | { kind: 'flagged'; missing: boolean; message: string } | { kind: 'unchecked' };
+/**
+ * Verifies the whole log with the SDK against the pinned identity, from the pinned anchor,
+ * counting only pinned witnesses (the hub's own list on first use). A good verification pins
+ * what it saw: the size and root as the signed note states them (checked again here), the
+ * identity, and the witness keys and quorum unless already pinned.
+ */
+export async function verifyWholeLog(client: VeilgateClient, onProgress: (done: number, total: number) => void): Promise<VerificationRecord> {
+  const record = loadTrusted();
+  const log = await expectedLog(client);
+  const trusted = record?.size !== undefined && record.root !== undefined ? { size: record.size, root: record.root } : undefined;
+  const pinnedWitnesses = record?.witnesses && record.quorum !== undefined ? { keys: record.witnesses, quorum: record.quorum } : undefined;
+  const result = await verifyLog(logSource(client), {
+    log,
+    onProgress,
+    ...(trusted ? { trusted } : {}),
+    ...(pinnedWitnesses ? { witnesses: pinnedWitnesses } : {}),
+  });
+  if (result.ok && result.checkpoint) {
+    const signed = verifyCheckpoint(result.checkpoint.note, { logKey: { name: log.origin, publicKey: fromBase64Url(log.publicKey) } });
+    saveTrusted({
+      origin: log.origin,
+      logKey: log.publicKey,
+      witnesses: pinnedWitnesses?.keys ?? result.witnesses.stated.keys,
+      quorum: pinnedWitnesses?.quorum ?? result.witnesses.stated.quorum,
+      size: Number(signed.size),
+      root: toBase64(signed.root),
+      verifiedAt: new Date().toISOString(),
+    });
+  }
+  return { result, trusted };
+}
+
+/** Problems that put the whole signed tree in doubt: no entry counts as confirmed under them. */
+const HISTORY_PROBLEMS: ReadonlySet<LogProblem['code']> = new Set(['checkpoint_signature', 'log_shrank', 'consistency']);
+const MISSING: ReadonlySet<LogProblem['code']> = new Set(['entry_missing', 'entries_missing']);
+
+/**
+ * The status of one entry under the last verification: proven in the signed tree, flagged by
+ * a problem naming it (missing or tampered, from the problem's code), unconfirmed (the
+ * verification failed and did not prove this entry), or not checked (newer than it).
+ */
+export type EntryStatus =
+  | { kind: 'verified' }
+  | { kind: 'flagged'; missing: boolean; problem: LogProblem }
+  | { kind: 'unconfirmed' }
+  | { kind: 'unchecked' };
 
 export function entryStatus(record: VerificationRecord | undefined, index: number): EntryStatus {
   if (!record) return { kind: 'unchecked' };
-  const problem = record.result.problems.find((p) => p.index === index);
-  if (problem) return { kind: 'flagged', missing: /is missing|are missing/.test(problem.message), message: problem.message };
-  if (index < record.result.entriesChecked && record.result.entriesChecked > 0) return { kind: 'verified' };
-  return { kind: 'unchecked' };
+  const { result } = record;
+  const problem = result.problems.find((p) => p.index === index);
+  if (problem) return { kind: 'flagged', missing: MISSING.has(problem.code), problem };
+  if (index >= result.treeSize) return { kind: 'unchecked' };
+  const doubt = result.problems.some((p) => HISTORY_PROBLEMS.has(p.code));
+  return index < result.entriesConfirmed && !doubt ? { kind: 'verified' } : { kind: 'unconfirmed' };
 }

@@ -2,24 +2,42 @@
  * The log's entries, newest first, 50 a page: index (link to the entry), time, type, a
  * one-line summary, the leaf hash, and each entry's status under the last verification.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { Link } from '../../router.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
-import { entryStatus, fetchEntries, formatTime, shortHash, useLastVerification, type EntryStatus } from './audit-data.ts';
-import { EventSummary, EventType, NOWRAP } from './event-text.tsx';
+import { useLocale } from '../../components/format.ts';
+import { entryStatus, fetchEntries, formatLogTime, shortHash, useLastVerification, type EntryStatus } from './audit-data.ts';
+import { EventSummary, EventType, NOWRAP, useProblemText } from './event-text.tsx';
 
 export const PAGE_SIZE = 50;
 
 /** `size` is the log's size when the page was (re)loaded: pages stay put while the log grows. */
 export function EntriesTable(props: { size: number }) {
-  const { t, i18n } = useTranslation('auditor');
+  const { t } = useTranslation('auditor');
   const { t: tc } = useTranslation();
+  const locale = useLocale();
   const { client } = useSession();
   const verification = useLastVerification(client);
   const [page, setPage] = useState(0);
+  const newer = useRef<HTMLButtonElement>(null);
+  const older = useRef<HTMLButtonElement>(null);
+  const table = useRef<HTMLDivElement>(null);
+  // A pager button that becomes disabled at either end would drop keyboard focus: move it to
+  // the other pager button (or the table when both are disabled).
+  const refocus = useRef<'newer' | 'older'>(undefined);
+  useEffect(() => {
+    const from = refocus.current;
+    refocus.current = undefined;
+    if (!from) return;
+    const clicked = from === 'newer' ? newer.current : older.current;
+    const other = from === 'newer' ? older.current : newer.current;
+    if (clicked && !clicked.disabled) return;
+    if (other && !other.disabled) other.focus();
+    else table.current?.focus();
+  }, [page]);
   const total = props.size;
   const end = Math.max(0, total - page * PAGE_SIZE);
   const start = Math.max(0, end - PAGE_SIZE);
@@ -29,10 +47,28 @@ export function EntriesTable(props: { size: number }) {
 
   const pager = (
     <div role="group" aria-label={t('entries.pages')} className="row" style={{ alignItems: 'center', gap: 8 }}>
-      <button type="button" className="secondary" disabled={page === 0} onClick={() => setPage((p) => Math.max(0, p - 1))}>
+      <button
+        type="button"
+        className="secondary"
+        ref={newer}
+        disabled={page === 0}
+        onClick={() => {
+          refocus.current = 'newer';
+          setPage((p) => Math.max(0, p - 1));
+        }}
+      >
         {t('entries.newer')}
       </button>
-      <button type="button" className="secondary" disabled={page >= pages - 1} onClick={() => setPage((p) => Math.min(pages - 1, p + 1))}>
+      <button
+        type="button"
+        className="secondary"
+        ref={older}
+        disabled={page >= pages - 1}
+        onClick={() => {
+          refocus.current = 'older';
+          setPage((p) => Math.min(pages - 1, p + 1));
+        }}
+      >
         {t('entries.older')}
       </button>
       {total > 0 ? <span className="muted small">{t('entries.range', { from: start, to: end - 1, total })}</span> : null}
@@ -47,12 +83,12 @@ export function EntriesTable(props: { size: number }) {
       {total > 0 ? (
         <>
           {pager}
-          {entries.loading && !entries.data ? <p role="status">{tc('loading')}</p> : null}
-          <div className="table-wrap">
+          {entries.loading && !entries.data ? <p className="muted">{tc('loading')}</p> : null}
+          <div className="table-wrap" ref={table} tabIndex={-1}>
             <table>
               <thead>
                 <tr>
-                  <th scope="col" className="num" style={{ whiteSpace: 'nowrap' }}>{t('entries.index')}</th>
+                  <th scope="col" className="num" style={NOWRAP}>{t('entries.index')}</th>
                   <th scope="col">{t('entries.time')}</th>
                   <th scope="col">{t('entries.type')}</th>
                   <th scope="col">{t('entries.summary')}</th>
@@ -68,13 +104,13 @@ export function EntriesTable(props: { size: number }) {
                       <th scope="row" className="num">
                         <Link to={`auditor/entry/${e.index}`}>{e.index}</Link>
                       </th>
-                      <td className="small" style={{ whiteSpace: 'nowrap' }}>
-                        <time dateTime={String(e.entry.time)}>{formatTime(e.entry.time, i18n.language)}</time>
+                      <td className="small" style={NOWRAP}>
+                        <time dateTime={String(e.entry.time)}>{formatLogTime(e.entry.time, locale)}</time>
                       </td>
                       <td><EventType type={e.entry.type} /></td>
                       <td><EventSummary event={e.entry} /></td>
                       <td><code style={NOWRAP} title={e.leafHash}>{shortHash(e.leafHash)}</code></td>
-                      <td style={{ whiteSpace: 'nowrap' }}><StatusBadge status={status} /></td>
+                      <td style={NOWRAP}><StatusBadge status={status} /></td>
                     </tr>
                   );
                 })}
@@ -89,8 +125,10 @@ export function EntriesTable(props: { size: number }) {
 
 export function StatusBadge(props: { status: EntryStatus }) {
   const { t } = useTranslation('auditor');
+  const problemText = useProblemText();
   const s = props.status;
   if (s.kind === 'verified') return <span className="badge ok">{t('entries.verified')}</span>;
-  if (s.kind === 'flagged') return <span className="badge bad" title={s.message}>{s.missing ? t('entries.missing') : t('entries.tampered')}</span>;
+  if (s.kind === 'flagged') return <span className="badge bad" title={problemText(s.problem)}>{s.missing ? t('entries.missing') : t('entries.tampered')}</span>;
+  if (s.kind === 'unconfirmed') return <span className="badge warn" title={t('entries.unconfirmedHint')}>{t('entries.unconfirmed')}</span>;
   return <span className="muted small" title={t('entries.notCheckedHint')}>{t('entries.notChecked')}</span>;
 }

@@ -1,6 +1,6 @@
 /**
  * One log entry: the event as stored, its leaf hash as served and as recomputed here, and
- * its inclusion in the current signed checkpoint, verified in the browser.
+ * its inclusion in the current checkpoint signed by the pinned log key, verified in the browser.
  */
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -9,14 +9,16 @@ import { Link } from '../../router.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
+import { useLocale } from '../../components/format.ts';
 import {
-  entryStatus, fetchEntry, formatTime, NotYetSignedError, proveInclusion, recomputeLeafHash, useLastVerification, type AuditEvent, type InclusionResult,
+  entryStatus, fetchEntry, formatLogTime, NotYetSignedError, proveInclusion, recomputeLeafHash, useLastVerification, type AuditEvent, type InclusionResult,
 } from './audit-data.ts';
 import { EventSummary, EventType, useProblemText } from './event-text.tsx';
 
 export function EntryPage(props: { index: string | undefined }) {
-  const { t, i18n } = useTranslation('auditor');
+  const { t } = useTranslation('auditor');
   const { t: tc } = useTranslation();
+  const locale = useLocale();
   const { client } = useSession();
   const index = props.index !== undefined && /^[0-9]{1,15}$/.test(props.index) ? Number(props.index) : undefined;
   const loaded = useLoad(async () => (index === undefined ? undefined : fetchEntry(client, index)), [client, index]);
@@ -32,9 +34,10 @@ export function EntryPage(props: { index: string | undefined }) {
       <p className="muted">{t('entry.intro')}</p>
       <EntryNav index={index} logSize={logSize} />
       <ErrorBanner error={loaded.error} onRetry={loaded.reload} />
-      {loaded.loading && !loaded.data ? <p role="status">{tc('loading')}</p> : null}
+      {loaded.loading && !loaded.data ? <p className="muted">{tc('loading')}</p> : null}
       {index === undefined || (loaded.data && !entry) ? <p role="alert" className="error">{t('entry.notFound', { index: props.index ?? '' })}</p> : null}
-      {status?.kind === 'flagged' ? <p className="error">{t('entry.flagged', { message: problemText(status.message) })}</p> : null}
+      {status?.kind === 'flagged' ? <p className="error">{t('entry.flagged', { message: problemText(status.problem) })}</p> : null}
+      {status?.kind === 'unconfirmed' ? <p className="warning">{t('entry.unconfirmed')}</p> : null}
       {entry && index !== undefined ? (
         <div className="grid2" style={{ alignItems: 'start' }}>
           <section className="card" aria-labelledby="event-title">
@@ -43,7 +46,7 @@ export function EntryPage(props: { index: string | undefined }) {
                 <dt>{t('entry.type')}</dt>
                 <dd><EventType type={entry.entry.type} /></dd>
                 <dt>{t('entry.time')}</dt>
-                <dd><time dateTime={String(entry.entry.time)}>{formatTime(entry.entry.time, i18n.language)}</time></dd>
+                <dd><time dateTime={String(entry.entry.time)}>{formatLogTime(entry.entry.time, locale)}</time></dd>
                 <dt>{t('entry.summary')}</dt>
                 <dd><EventSummary event={entry.entry} /></dd>
               </dl>
@@ -120,12 +123,15 @@ function Inclusion(props: { index: number; event: AuditEvent }) {
       </button>
       {running ? <Progress label={t('entry.verifying')} /> : null}
       <ErrorBanner error={error} />
-      {result ? (
-        <div className="success" role="status">
-          <strong>{t('entry.inclusionOk', { size: result.treeSize })}</strong>
-          <div className="small">{t('entry.proofDetail', { count: result.proofLength, root: result.root })}</div>
-        </div>
-      ) : null}
+      {/* The page's one live status region: present from the start, filled when a proof checks out. */}
+      <div role="status">
+        {result ? (
+          <div className="success">
+            <strong>{t('entry.inclusionOk', { size: result.treeSize })}</strong>
+            <div className="small">{t('entry.proofDetail', { count: result.proofLength, root: result.root })}</div>
+          </div>
+        ) : null}
+      </div>
     </section>
   );
 }

@@ -1,12 +1,15 @@
 /**
  * How the auditor pages put log events, trace relations and verification problems into
- * words, in the reader's language. Events hold ids and hashes only (gateway/src/audit/
+ * words, in the reader's language, from structured data only (event fields, relations read
+ * from the entries, problem codes), never by matching English text. Events hold ids and hashes only (gateway/src/audit/
  * events.ts); hashes and key ids are shown as short prefixes, with the full value on hover.
  */
 import { Fragment } from 'react';
 import { useTranslation } from 'react-i18next';
 import messages from '../../i18n/auditor.ts';
+import type { LogProblem } from '@veilgate/sdk';
 import { shortHash, type AuditEvent } from './audit-data.ts';
+import type { Relation } from './trace-links.ts';
 
 type TypeKey = keyof typeof messages.en.types;
 type FieldKey = keyof typeof messages.en.fields;
@@ -172,44 +175,47 @@ export function EventSummary(props: { event: AuditEvent }) {
   );
 }
 
-/** A trace relation as the hub names it, in the reader's language. */
-export function useRelationText(): (relation: string) => string {
+/** A trace step's relation in the reader's language; the hub's own text only when the entries do not name it. */
+export function RelationText(props: { relation: Relation | undefined; hubText: string }) {
   const { t } = useTranslation('auditor');
-  return (relation: string) => {
-    const token = /^under the consent token of (.+) issued in$/.exec(relation);
-    if (token) return t('trace.relation.underToken', { node: token[1]! });
-    const known: Record<string, 'traced' | 'acceptedAs' | 'underKey' | 'afterApproval' | 'answering' | 'byOperator' | 'byAccount'> = {
-      'traced entry': 'traced',
-      'accepted as': 'acceptedAs',
-      'encrypted under the key registered in': 'underKey',
-      'after the approval in': 'afterApproval',
-      'answering the access request in': 'answering',
-      'by the operator account created in': 'byOperator',
-      'by the account created in': 'byAccount',
-    };
-    const key = known[relation];
-    return key ? t(`trace.relation.${key}`) : relation;
+  const r = props.relation;
+  if (!r) return <span lang="en">{props.hubText}</span>;
+  return <>{r.key === 'underToken' ? t('trace.relation.underToken', { node: r.node ?? '' }) : t(`trace.relation.${r.key}`)}</>;
+}
+
+/** The translation key of each problem code the SDK reports. */
+const PROBLEM_KEYS: Record<LogProblem['code'], keyof typeof messages.en.problem> = {
+  checkpoint_signature: 'checkpointSignature',
+  checkpoint_mismatch: 'checkpointMismatch',
+  witness_signature: 'witnessSignature',
+  entries_missing: 'entriesMissing',
+  entry_missing: 'entryMissing',
+  entry_hash_mismatch: 'entryHashMismatch',
+  entry_not_in_tree: 'entryNotInTree',
+  root_mismatch: 'rootMismatch',
+  log_shrank: 'logShrank',
+  consistency: 'consistency',
+};
+
+/** A verification problem in the reader's language, by its code (the SDK's English message for a code this console does not know). */
+export function useProblemText(): (problem: LogProblem) => string {
+  const { t } = useTranslation('auditor');
+  // Each code's params are the placeholders of its text (see the SDK's LogProblemCode).
+  const text = t as unknown as (key: string, params: Record<string, string | number>) => string;
+  return (problem: LogProblem) => {
+    const key = Object.hasOwn(PROBLEM_KEYS, problem.code) ? PROBLEM_KEYS[problem.code] : undefined;
+    return key ? text(`problem.${key}`, { ...problem.params }) : problem.message;
   };
 }
 
-/**
- * A verification problem in the reader's language. English shows the SDK's own message;
- * Chinese translates the messages the SDK is known to produce and keeps any other as is.
- */
-export function useProblemText(): (message: string) => string {
-  const { t, i18n } = useTranslation('auditor');
-  return (message: string) => {
-    if (i18n.language !== 'zh') return message;
-    let m: RegExpExecArray | null;
-    if ((m = /^entry (\d+) and later are missing$/.exec(message))) return t('problem.missingFrom', { index: m[1]! });
-    if ((m = /^entry (\d+) is missing$/.exec(message))) return t('problem.missing', { index: m[1]! });
-    if ((m = /^entry (\d+) does not hash to its stored leaf hash/.exec(message))) return t('problem.contentChanged', { index: m[1]! });
-    if ((m = /^entry (\d+) does not match the signed tree/.exec(message))) return t('problem.notInTree', { index: m[1]! });
-    if ((m = /^the entries rebuild root (\S+), the checkpoint signed (\S+)$/.exec(message))) return t('problem.rootMismatch', { computed: m[1]!, signed: m[2]! });
-    if ((m = /^the log shrank from (\d+) to (\d+) entries$/.exec(message))) return t('problem.shrank', { from: m[1]!, to: m[2]! });
-    if ((m = /^not consistent with the saved checkpoint of size (\d+): (.*)$/s.exec(message))) return t('problem.inconsistent', { size: m[1]!, detail: m[2]! });
-    if ((m = /^witness signature: (.*)$/s.exec(message))) return t('problem.witness', { detail: m[1]! });
-    if ((m = /^checkpoint: (.*)$/s.exec(message))) return t('problem.checkpoint', { detail: m[1]! });
-    return message;
-  };
+/** A problem: its text, and the technical detail of the underlying check (English, from the SDK) where there is one. */
+export function ProblemText(props: { problem: LogProblem }) {
+  const text = useProblemText()(props.problem);
+  const detail = props.problem.params?.detail;
+  return (
+    <>
+      {text}
+      {typeof detail === 'string' && detail ? <span className="muted small"> (<span lang="en">{detail}</span>)</span> : null}
+    </>
+  );
 }

@@ -1,7 +1,8 @@
 /**
- * Traces: from an entry (or a query id) back through the entries it rests on. The SDK's
- * `client.trace` verifies every step's inclusion proof under one signed checkpoint and
- * throws if any fails, so each step shown here is proven.
+ * Traces: from an entry (or a query id) back through the entries it rests on. Every step's
+ * inclusion proof is verified (SDK `verifyTrace`) under one checkpoint signed by the pinned log
+ * key, and a failure throws, so each step shown here is proven; the size shown is the verified
+ * checkpoint's. Relations are read from the entries themselves (trace-links.ts).
  */
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,15 +11,16 @@ import { Link, navigate } from '../../router.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
-import type { components } from '@veilgate/sdk';
-import { formatTime, type AuditEvent } from './audit-data.ts';
-import { EventSummary, EventType, useRelationText } from './event-text.tsx';
+import { useLocale } from '../../components/format.ts';
+import { formatLogTime, verifiedTrace, type AuditEvent, type Trace } from './audit-data.ts';
+import { EventSummary, EventType, RelationText } from './event-text.tsx';
+import { traceRelations } from './trace-links.ts';
 
 export function TracePage(props: { target: string | undefined }) {
   const { t } = useTranslation('auditor');
   const { client } = useSession();
   const [value, setValue] = useState(props.target ?? '');
-  const trace = useLoad(async () => (props.target ? client.trace(props.target) : undefined), [client, props.target]);
+  const trace = useLoad(async () => (props.target ? verifiedTrace(client, props.target) : undefined), [client, props.target]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -54,22 +56,24 @@ export function TracePage(props: { target: string | undefined }) {
       </form>
       {props.target && trace.loading ? <Progress label={t('trace.running')} /> : null}
       {props.target ? <ErrorBanner error={trace.error} onRetry={trace.reload} /> : null}
-      {props.target && trace.data && !trace.loading ? <Steps target={props.target} trace={trace.data} /> : null}
+      {/* The page's one live status region: present from the start, filled when a trace is proven. */}
+      <div role="status">
+        {props.target && trace.data && !trace.loading ? (
+          <p className="success">{t('trace.verified', { target: props.target, count: trace.data.trace.steps.length, size: Number(trace.data.checkpoint.size) })}</p>
+        ) : null}
+      </div>
+      {props.target && trace.data && !trace.loading ? <Steps trace={trace.data.trace} /> : null}
     </section>
   );
 }
 
-type Trace = components['schemas']['Trace'];
-
-function Steps(props: { target: string; trace: Trace }) {
-  const { t, i18n } = useTranslation('auditor');
-  const relationText = useRelationText();
-  const { steps, treeSize } = props.trace;
+function Steps(props: { trace: Trace }) {
+  const { t } = useTranslation('auditor');
+  const locale = useLocale();
+  const { steps } = props.trace;
+  const relations = traceRelations(steps);
   return (
     <section aria-labelledby="steps-title">
-      <p className="success" role="status">
-        {t('trace.verified', { target: props.target, count: steps.length, size: treeSize })}
-      </p>
       <h2 id="steps-title">{t('trace.steps')}</h2>
       <ol style={{ listStyle: 'none', margin: 0, padding: 0 }}>
         {steps.map((step, i) => (
@@ -85,14 +89,14 @@ function Steps(props: { target: string; trace: Trace }) {
               <div className="row" style={{ justifyContent: 'space-between', alignItems: 'baseline', gap: 8 }}>
                 <div>
                   <span className="muted small">{t('trace.step', { n: i + 1 })} · </span>
-                  <strong>{relationText(step.relation)}</strong>{' '}
+                  <strong><RelationText relation={relations[i]} hubText={step.relation} /></strong>{' '}
                   <Link to={`auditor/entry/${step.index}`}>{t('trace.entryLink', { index: step.index })}</Link>
                 </div>
                 <span className="badge ok">✓ {t('trace.proofVerified')}</span>
               </div>
               <div className="row" style={{ alignItems: 'baseline', gap: 16, marginTop: 6 }}>
                 <div><EventType type={step.entry.type} inline /></div>
-                <time className="small muted" dateTime={String(step.entry.time)}>{formatTime(step.entry.time, i18n.language)}</time>
+                <time className="small muted" dateTime={String(step.entry.time)}>{formatLogTime(step.entry.time, locale)}</time>
               </div>
               <div style={{ marginTop: 4 }}>
                 <EventSummary event={step.entry as AuditEvent} />

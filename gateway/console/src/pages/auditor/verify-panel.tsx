@@ -1,42 +1,49 @@
 /**
- * "Verify the whole log": the SDK's verifyLog with progress, from the checkpoint this browser
- * verified last (so it also proves the log only grew), and its outcome — success, or the
+ * "Verify the whole log": the SDK's verifyLog with progress, against the pinned log identity
+ * and witness keys, from the checkpoint this browser verified last (so it also proves the log
+ * only grew), and its outcome — success in the panel's one live status region, or the
  * problems it found, each naming its entry where it can.
  */
-import { useState } from 'react';
+import { useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { Link } from '../../router.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
-import { forgetTrusted, formatTime, loadTrusted, rememberVerification, saveTrusted, useLastVerification, type VerificationRecord } from './audit-data.ts';
-import { useProblemText } from './event-text.tsx';
+import { formatDateTime, useLocale } from '../../components/format.ts';
+import { rememberVerification, useLastVerification, verifyWholeLog, type VerificationRecord } from './audit-data.ts';
+import { ProblemText } from './event-text.tsx';
+import { fingerprint, forgetTrusted, type useLogTrust } from './trust.ts';
 
-export function VerifyPanel(props: { onVerified: () => void }) {
-  const { t, i18n } = useTranslation('auditor');
+type Trust = ReturnType<typeof useLogTrust>;
+
+const TIGHT = { margin: '2px 0' } as const;
+const HEADLINE = { margin: '0 0 4px', fontWeight: 600 } as const;
+
+export function VerifyPanel(props: {
+  trust: Trust;
+  /** What to announce in the status region (trusting or forgetting keys), set by the page. */
+  notice: string | undefined;
+  onNotice: (message: string | undefined) => void;
+  buttonRef: RefObject<HTMLButtonElement | null>;
+  onVerified: () => void;
+}) {
+  const { t } = useTranslation('auditor');
+  const locale = useLocale();
   const { client } = useSession();
   const last = useLastVerification(client);
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<{ done: number; total: number }>();
   const [error, setError] = useState<unknown>();
-  const [saved, setSaved] = useState(() => loadTrusted());
+  const { record, discarded } = props.trust;
 
   const run = async () => {
     setRunning(true);
     setError(undefined);
     setProgress(undefined);
+    props.onNotice(undefined);
     try {
-      const log = await client.logIdentity();
-      const trusted = loadTrusted(log);
-      const result = await client.verifyLog({
-        onProgress: (done, total) => setProgress({ done, total }),
-        ...(trusted ? { trusted: { size: trusted.size, root: trusted.root } } : {}),
-      });
-      if (result.ok && result.checkpoint) {
-        saveTrusted({ size: result.checkpoint.size, root: result.checkpoint.root, origin: log.origin, logKey: log.publicKey, verifiedAt: new Date().toISOString() });
-        setSaved(loadTrusted());
-      }
-      rememberVerification(client, { result, trusted });
+      rememberVerification(client, await verifyWholeLog(client, (done, total) => setProgress({ done, total })));
       props.onVerified();
     } catch (cause) {
       setError(cause);
@@ -45,26 +52,26 @@ export function VerifyPanel(props: { onVerified: () => void }) {
     }
   };
 
+  const forget = () => {
+    forgetTrusted();
+    props.onNotice(t('trust.forgotten'));
+    props.buttonRef.current?.focus();
+  };
+
   return (
     <section className="card" aria-labelledby="verify-title">
       <h2 id="verify-title" style={{ marginTop: 0 }}>{t('verify.title')}</h2>
       <p className="hint">{t('verify.hint')}</p>
       <div className="row" style={{ alignItems: 'center' }}>
-        <button type="button" onClick={() => void run()} disabled={running}>
+        <button type="button" ref={props.buttonRef} onClick={() => void run()} disabled={running}>
           {t('verify.button')}
         </button>
-        {saved ? (
+        {record ? (
           <span className="muted small">
-            {saved.verifiedAt ? t('verify.saved', { size: saved.size, when: formatTime(saved.verifiedAt, i18n.language) }) : t('verify.savedOther', { size: saved.size })}{' '}
-            <button
-              type="button"
-              className="link"
-              disabled={running}
-              onClick={() => {
-                forgetTrusted();
-                setSaved(undefined);
-              }}
-            >
+            {record.size !== undefined
+              ? t('verify.saved', { size: record.size, when: formatDateTime(record.verifiedAt, locale), fingerprint: fingerprint(record.logKey) })
+              : t('verify.savedNoAnchor', { fingerprint: fingerprint(record.logKey) })}{' '}
+            <button type="button" className="link" disabled={running} onClick={forget}>
               {t('verify.forget')}
             </button>
           </span>
@@ -77,45 +84,58 @@ export function VerifyPanel(props: { onVerified: () => void }) {
         />
       ) : null}
       <ErrorBanner error={error} />
-      {!running && last ? <Outcome record={last} /> : null}
+      <div role="status">
+        {discarded ? <p className="warning">{t(discarded === 'noIdentity' ? 'trust.discardedNoIdentity' : 'trust.discardedMalformed')}</p> : null}
+        {props.notice ? <p>{props.notice}</p> : null}
+        {!running && last?.result.ok ? <Success record={last} /> : null}
+      </div>
+      {!running && last && !last.result.ok ? <Failure record={last} /> : null}
     </section>
   );
 }
 
-function Outcome(props: { record: VerificationRecord }) {
+function useWitnessText(record: VerificationRecord): string {
   const { t } = useTranslation('auditor');
-  const problemText = useProblemText();
+  const w = record.result.witnesses;
+  const names = w.cosigned.join(', ') || t('checkpoint.absent');
+  const key = w.pinned ? (w.witnessed ? 'verify.witnessedPinned' : 'verify.notWitnessedPinned') : w.witnessed ? 'verify.witnessedFirstUse' : 'verify.notWitnessedFirstUse';
+  return t(key, { count: w.cosigned.length, names, quorum: w.quorum });
+}
+
+function Success(props: { record: VerificationRecord }) {
+  const { t } = useTranslation('auditor');
   const { result, trusted } = props.record;
-  const names = result.witnesses.cosigned.join(', ') || t('checkpoint.absent');
-  const witnesses = t(result.witnesses.witnessed ? 'verify.witnessed' : 'verify.notWitnessed', { count: result.witnesses.cosigned.length, names, quorum: result.witnesses.quorum });
-  if (result.ok) {
-    return (
-      <div className="success" role="status">
-        <p style={{ margin: '0 0 4px', fontWeight: 600 }}>{t('verify.ok', { count: result.entriesChecked })}</p>
-        <p style={{ margin: '2px 0' }} className="small">
-          {t('verify.okRoot', { root: result.rootHash, size: result.treeSize })}
-        </p>
-        <p style={{ margin: '2px 0' }}>{trusted && trusted.size > 0 ? t('verify.consistent', { size: trusted.size }) : t('verify.fromScratch')}</p>
-        <p style={{ margin: '2px 0' }}>{witnesses}</p>
-      </div>
-    );
-  }
+  const witnesses = useWitnessText(props.record);
+  return (
+    <div className="success">
+      <p style={HEADLINE}>{t('verify.ok', { count: result.entriesChecked })}</p>
+      <p style={TIGHT} className="small">{t('verify.okRoot', { root: result.rootHash, size: result.treeSize })}</p>
+      <p style={TIGHT}>{trusted && trusted.size > 0 ? t('verify.consistent', { size: trusted.size }) : t('verify.fromScratch')}</p>
+      <p style={TIGHT}>{witnesses}</p>
+    </div>
+  );
+}
+
+function Failure(props: { record: VerificationRecord }) {
+  const { t } = useTranslation('auditor');
+  const { result } = props.record;
+  const witnesses = useWitnessText(props.record);
   return (
     <div className="error" role="alert">
-      <p style={{ margin: '0 0 4px', fontWeight: 600 }}>{t('verify.failed', { count: result.problems.length })}</p>
-      <p style={{ margin: '2px 0' }} className="small">
-        {t('verify.checked', { checked: result.entriesChecked, size: result.treeSize })} {witnesses}
+      <p style={HEADLINE}>{t('verify.failed', { count: result.problems.length })}</p>
+      <p style={TIGHT} className="small">
+        {t('verify.checked', { checked: result.entriesChecked, size: result.treeSize, confirmed: result.entriesConfirmed })} {witnesses}
       </p>
       <ul aria-label={t('verify.problems')} style={{ margin: '6px 0 0', paddingLeft: 20 }}>
         {result.problems.map((p, i) => (
-          <li key={i}>
+          <li key={i} style={{ wordBreak: 'break-word' }}>
             {p.index !== undefined ? (
               <>
                 <Link to={`auditor/entry/${p.index}`}>{t('verify.entry', { index: p.index })}</Link>
                 {t('verify.separator')}
               </>
             ) : null}
-            <span style={{ wordBreak: 'break-word' }}>{problemText(p.message)}</span>
+            <ProblemText problem={p} />
           </li>
         ))}
       </ul>
