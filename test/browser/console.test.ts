@@ -6,7 +6,7 @@
  * flagged. Every page is checked with axe-core (WCAG 2.x A/AA: labels, contrast, roles) and
  * screenshotted to test-artifacts/console/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -203,7 +203,52 @@ describe('web console in Chromium', () => {
     expect(await researcher.locator('.recharts-bar-rectangle, .recharts-rectangle').count()).toBeGreaterThan(0);
   }, TIMEOUT);
 
+  it('keys saved under a passphrase load in a new browser profile and decrypt the same numbers', async () => {
+    await open(researcher, 'Query', 'Query');
+    const before = await cellValues(researcher, '[data-value]');
+    await open(researcher, 'Keys', 'Keys');
+    const keyId = (await researcher.locator('dd code').allTextContents()).find((t) => /^[0-9a-f]{64}$/.test(t));
+    expect(keyId).toBeDefined();
+    const passphrase = 'correct horse battery staple';
+    await researcher.getByLabel('Passphrase (optional)').fill(passphrase);
+    await researcher.getByLabel('Repeat the passphrase').fill(passphrase);
+    const [download] = await Promise.all([researcher.waitForEvent('download'), researcher.getByRole('button', { name: 'Save keys to a file' }).click()]);
+    const file = join(dir, 'browser-keys.json');
+    await download.saveAs(file);
+    const saved = readFileSync(file, 'utf8');
+    // Encrypted: neither half of any key is in the file as text.
+    expect(saved).not.toContain('heKeyPair');
+    expect(saved).not.toMatch(/"d"\s*:/);
+    expect(JSON.parse(saved)).toMatchObject({ v: 1, iterations: expect.any(Number) });
+
+    const again = await signIn(space.accounts.researcher);
+    await open(again, 'Keys', 'Keys');
+    await again.getByLabel('Load keys from a file').setInputFiles(file);
+    await again.getByLabel('Passphrase for the key file').fill(passphrase);
+    await again.getByRole('button', { name: 'Open the key file' }).click();
+    await again.getByRole('status').filter({ hasText: `Key registered with the hub: ${keyId}` }).waitFor({ timeout: 60_000 });
+    // A wrong passphrase is refused (checked with a second load).
+    await again.getByLabel('Load keys from a file').setInputFiles(file);
+    await again.getByLabel('Passphrase for the key file').fill('not the passphrase at all');
+    await again.getByRole('button', { name: 'Open the key file' }).click();
+    await again.getByRole('alert').filter({ hasText: 'passphrase is wrong' }).waitFor();
+    await again.getByRole('button', { name: 'Cancel' }).click().catch(() => {});
+
+    await open(again, 'Query', 'Query');
+    for (const d of ['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']) await again.getByLabel(d, { exact: true }).check();
+    await again.getByLabel('Operation 1').selectOption('mean');
+    await again.getByLabel('Element 1').selectOption('systolic_bp');
+    await again.getByRole('button', { name: 'Add aggregate' }).click();
+    await again.getByLabel('Operation 2').selectOption('histogram');
+    await again.getByLabel('Element 2').selectOption('age');
+    await again.getByLabel('Group by').selectOption('sex');
+    await again.getByRole('button', { name: 'Run query' }).click();
+    await again.getByRole('table', { name: 'Query result' }).waitFor({ timeout: 90_000 });
+    expect(await cellValues(again, '[data-value]')).toEqual(before);
+  }, TIMEOUT);
+
   it('the console is complete in Chinese', async () => {
+    await open(researcher, 'Query', 'Query');
     await researcher.getByRole('button', { name: '中文' }).click();
     await researcher.getByRole('heading', { level: 1, name: '查询' }).waitFor();
     expect(await researcher.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
