@@ -253,6 +253,14 @@ describe('web console in Chromium', () => {
     await researcher.getByRole('heading', { level: 1, name: '查询' }).waitFor();
     expect(await researcher.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     await expect.poll(() => researcher.getByRole('navigation').textContent()).toContain('访问申请');
+    // The same work in Chinese: build, run, read.
+    for (const d of ['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']) await researcher.getByLabel(d, { exact: true }).check();
+    await researcher.getByLabel('运算 1').selectOption('mean');
+    await researcher.getByLabel('数据元 1').selectOption('systolic_bp');
+    await researcher.getByLabel('分组依据').selectOption('sex');
+    await researcher.getByRole('button', { name: '运行查询' }).click();
+    await researcher.getByRole('table', { name: '查询结果' }).waitFor({ timeout: 90_000 });
+    await expectAccessible(researcher, 'query in Chinese');
     await screenshot(researcher, 'researcher-query-zh');
     expect(await researcher.title()).toBe('查询 · Veilgate 可信数据空间');
     await researcher.getByRole('button', { name: 'English' }).click();
