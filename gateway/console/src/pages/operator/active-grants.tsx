@@ -7,6 +7,7 @@ import { Fragment, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
+import { useRowActions } from '../../components/use-row-actions.ts';
 import { InstitutionLine } from './institution.tsx';
 import { decisionOf, formatDateTime, formatNumber, NOWRAP, PRE_WRAP, PurposeText, ReasonForm, useLocale } from './shared.tsx';
 import { useAccessRequests } from './use-requests.ts';
@@ -33,9 +34,7 @@ export function ActiveGrantsPage() {
   const status = useLiveStatus();
   // The rows whose reason form is open, and those whose revocation is being sent.
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
-  const sending = useRef(new Set<string>());
-  const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
-  const [errors, setErrors] = useState<Readonly<Record<string, unknown>>>({});
+  const { busy, errors, run } = useRowActions();
   // Cancel returns focus to the row's Revoke button.
   const revokeButtons = useRef(new Map<string, HTMLButtonElement>());
   const [refocus, setRefocus] = useState<{ id: string }>();
@@ -49,26 +48,16 @@ export function ActiveGrantsPage() {
     .filter((r) => ['denied', 'revoked', 'expired'].includes(decisionOf(r, node)?.state ?? ''))
     .sort((a, b) => (decisionOf(b, node)?.decidedAt ?? b.createdAt).localeCompare(decisionOf(a, node)?.decidedAt ?? a.createdAt));
 
-  const revoke = async (id: string, reason: string) => {
-    // At most one revocation per grant in flight, whatever the buttons show.
-    if (sending.current.has(id)) return;
-    sending.current.add(id);
-    setBusy(new Set(sending.current));
-    setErrors((e) => ({ ...e, [id]: undefined }));
-    try {
+  const revoke = (id: string, reason: string) =>
+    // At most one action per row in flight, whatever the buttons show.
+    run(id, async () => {
       const updated = await client.revoke(id, reason);
       // The row leaves the table now: focus in it moves to the message.
       status.show(() => t('grants.revoked', { id }), 'success', focusBelongsTo(id));
       setOpen((s) => toggled(s, id, false));
       requests.apply(updated);
       requests.reload();
-    } catch (cause) {
-      setErrors((e) => ({ ...e, [id]: cause }));
-    } finally {
-      sending.current.delete(id);
-      setBusy(new Set(sending.current));
-    }
-  };
+    });
 
   return (
     <section>

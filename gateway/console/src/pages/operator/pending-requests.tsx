@@ -7,11 +7,12 @@
  * Each request has its own busy state (several can be in flight) and a guard that sends a
  * decision at most once; the hub's answer is applied to the list at once.
  */
-import { useMemo, useRef, useState } from 'react';
+import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
+import { useRowActions } from '../../components/use-row-actions.ts';
 import { RequestCard } from './request-card.tsx';
 import { decisionOf } from './shared.tsx';
 import { InstitutionLine } from './institution.tsx';
@@ -28,22 +29,16 @@ export function PendingRequestsPage() {
   const requests = useAccessRequests();
   const catalog = useLoad(() => client.catalog(), [client]);
   const status = useLiveStatus();
-  const sending = useRef(new Set<string>());
-  const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
-  const [errors, setErrors] = useState<Readonly<Record<string, unknown>>>({});
+  const { busy, errors, run } = useRowActions();
 
   const datasets = useMemo(() => new Map((catalog.data?.datasets ?? []).map((d) => [d.id, d])), [catalog.data]);
   const pending = (requests.data ?? [])
     .filter((r) => r.state !== 'withdrawn' && decisionOf(r, node)?.state === 'pending')
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
-  const decide = async (id: string, decision: 'approve' | 'deny', reason?: string) => {
-    // At most one decision per request in flight, whatever the buttons show.
-    if (sending.current.has(id)) return;
-    sending.current.add(id);
-    setBusy(new Set(sending.current));
-    setErrors((e) => ({ ...e, [id]: undefined }));
-    try {
+  const decide = (id: string, decision: 'approve' | 'deny', reason?: string) =>
+    // At most one action per row in flight, whatever the buttons show.
+    run(id, async () => {
       const updated = await client.decide(id, decision, reason);
       const mine = decisionOf(updated, node);
       const text = () =>
@@ -56,13 +51,7 @@ export function PendingRequestsPage() {
       status.show(text, 'success', focusBelongsTo(id));
       requests.apply(updated);
       requests.reload();
-    } catch (cause) {
-      setErrors((e) => ({ ...e, [id]: cause }));
-    } finally {
-      sending.current.delete(id);
-      setBusy(new Set(sending.current));
-    }
-  };
+    });
 
   return (
     <section>
