@@ -182,6 +182,9 @@ describe('web console in Chromium', () => {
     await table.waitFor({ timeout: 90_000 });
     await screenshot(researcher, 'researcher-query');
     await expectAccessible(researcher, 'query');
+    // Each institution was reported live as its contribution verified at the hub (server-sent events).
+    const answered = await researcher.getByRole('list', { name: 'Institutions that answered' }).getByRole('listitem').allTextContents();
+    expect(answered.map((a) => a.split(':')[0]).sort()).toEqual(['hosp-a', 'hosp-b']);
 
     const query = JSON.parse((await researcher.getByTestId('query-json').textContent({ timeout: 5000 })) ?? '') as Query;
     expect(query.datasets.sort()).toEqual(['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']);

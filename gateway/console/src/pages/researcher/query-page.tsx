@@ -86,6 +86,12 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
   const progressLabel = useProgressLabel();
   const [state, setState] = useState<BuilderState>(() => initialBuilder(props.catalog, DEFAULT_PURPOSE));
   const [progress, setProgress] = useState<QueryProgress | 'estimating'>();
+  // The institutions that answered, as the hub reported them live (kept after the run).
+  const [answered, setAnswered] = useState<{ node: string; ms: number }[]>([]);
+  const onProgress = (p: QueryProgress) => {
+    setProgress(p);
+    if (p.phase === 'contributed') setAnswered((a) => [...a, { node: p.node, ms: p.ms }]);
+  };
   const [error, setError] = useState<unknown>();
   const [estimate, setEstimate] = useState<{ json: string; cost: S['QueryCost'] }>();
   const [result, setResult] = useState<{ query: Query; json: string; outcome: QueryOutcome }>();
@@ -143,9 +149,10 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
     setEstimate(undefined);
     setStatus(undefined);
     setProgress({ phase: 'tokens' });
+    setAnswered([]);
     try {
       await checkGrants(query, loaded.identity);
-      const outcome = await client.query(query, { keys: loaded.keys, identity: loaded.identity, purpose: state.purpose, onProgress: setProgress });
+      const outcome = await client.query(query, { keys: loaded.keys, identity: loaded.identity, purpose: state.purpose, onProgress });
       setResult({ query, json, outcome });
       setStatus(t('result.ready', { count: outcome.groups.length }));
     } catch (cause) {
@@ -177,6 +184,13 @@ function QueryWorkspace(props: { catalog: S['Catalog'] }) {
           </button>
         </div>
         {shown ? <Progress label={shown.label} value={shown.value} max={shown.max} /> : null}
+        {answered.length > 0 ? (
+          <ul aria-label={t('progress.answeredTitle')} className="small muted">
+            {answered.map((a) => (
+              <li key={a.node}>{t('progress.answeredItem', { node: a.node, ms: a.ms })}</li>
+            ))}
+          </ul>
+        ) : null}
         <StatusRegion message={status} />
         <ErrorBanner error={error} />
         {error !== undefined && isConsentProblem(error) ? (
