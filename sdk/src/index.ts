@@ -15,7 +15,7 @@ export type { VeilgateClientOptions, QueryOutcome, QueryProgress } from './clien
 export type { HeKeyPair } from './he/keys.ts';
 export { encryptSlots, addCiphertexts, decryptSlots, loadCiphertext } from './he/cipher.ts';
 export { fixedPointOf } from './protocol/elements.ts';
-export type { DataElement, NumericElement, CategoricalElement, FixedPoint } from './protocol/elements.ts';
+export type { DataElement, NumericElement, CategoricalElement, FixedPoint, Translations } from './protocol/elements.ts';
 export { planQuery, validateFilter, slotOf, bucketLabels, histogramIndex, elementsOfQuery, NOISE_HEADROOM, MAX_GROUPS, MAX_CIPHERTEXTS } from './protocol/plan.ts';
 export type { PlanInput } from './protocol/plan.ts';
 export { decodeResult, centerResidue } from './protocol/decode.ts';

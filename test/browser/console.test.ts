@@ -256,6 +256,8 @@ describe('web console in Chromium', () => {
     await researcher.getByRole('heading', { level: 1, name: '查询' }).waitFor();
     expect(await researcher.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
     await expect.poll(() => researcher.getByRole('navigation').textContent()).toContain('访问申请');
+    // Catalog text too: datasets carry their Chinese titles (spec Translations).
+    await researcher.getByText('心血管代谢门诊队列 — A 医院（北京）').first().waitFor();
     // The same work in Chinese: build, run, read.
     for (const d of ['hosp-a.cardiometabolic', 'hosp-b.cardiometabolic']) await researcher.getByLabel(d, { exact: true }).check();
     await researcher.getByLabel('运算 1').selectOption('mean');

@@ -3,6 +3,7 @@
  * data-element dictionary (spec/data-elements.yaml). Operators write this; it is trusted
  * configuration, never request input.
  */
+import type { Translations } from '@veilgate/sdk';
 
 /** How one data element is read from a local column. */
 export interface ElementMapping {
@@ -29,6 +30,8 @@ export interface DatasetConfig {
   id: string;
   title: string;
   description: string;
+  /** Title and description in other languages (BCP 47 tag → text), shown in the catalog. */
+  translations?: Translations;
   source: DatasetSource;
   /** Column holding the (pseudonymous) subject id; used by the consent registry. */
   subjectColumn: string;

@@ -88,6 +88,7 @@ function classify(hospitals: GeneratedHospital[], differentialPrivacy: boolean):
       datasets.push({
         ...datasets[0], id: `${h.nodeId}.identified-linkage`, classification: 'core', pricePerQuery: 0,
         title: 'Identified linkage extract (core)', description: 'Patient-identifiable linkage extract. Listed for transparency; classified core (核心), it is never computed on in the data space.',
+        translations: { 'zh-CN': { title: '可识别身份的关联抽取（核心数据）', description: '含可识别患者身份信息的关联抽取数据。仅为透明起见列出；属于核心数据，在数据空间中从不参与计算。' } },
       });
     }
     return { ...h, datasets };

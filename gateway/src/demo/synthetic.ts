@@ -167,6 +167,14 @@ async function writeHospital(con: DuckDBConnection, dir: string, h: number, seed
       `Synthetic adult outpatient cohort of ${name} (${n} patients, seed ${seed}): sex, age, ` +
       `blood pressure, BMI, HbA1c, primary ICD-10 diagnosis, smoking status and hospital admissions ` +
       `in the last 12 months. ${describeSchema(kind)}`,
+    translations: {
+      'zh-CN': {
+        title: `心血管代谢门诊队列 — ${nameZh(letters, profile.city)}`,
+        description:
+          `${nameZh(letters, profile.city)}的合成成人门诊队列（${n} 名患者，种子 ${seed}）：性别、年龄、血压、体重指数、` +
+          `糖化血红蛋白、ICD-10 主要诊断、吸烟状况及过去 12 个月的住院次数。${describeSchemaZh(kind)}`,
+      },
+    },
     minCellSize: 3,
   };
 
@@ -197,6 +205,22 @@ async function writeHospital(con: DuckDBConnection, dir: string, h: number, seed
     name,
     datasets: [{ ...base, source: { format: 'duckdb', path: relPath, table: 'patients' }, subjectColumn: 'subject', elements: mapDuckdbSchema() }],
   };
+}
+
+const CITY_ZH: Record<string, string> = {
+  Beijing: '北京', Shanghai: '上海', Guangzhou: '广州', Chengdu: '成都', Wuhan: '武汉', Hangzhou: '杭州', "Xi'an": '西安',
+  Nanjing: '南京', Shenyang: '沈阳', Kunming: '昆明', Tianjin: '天津', Chongqing: '重庆', Harbin: '哈尔滨',
+};
+
+/** "Hospital A (Beijing)" in Chinese: A 医院（北京）. */
+export function nameZh(letters: string, city: string): string {
+  return `${letters} 医院（${CITY_ZH[city] ?? city}）`;
+}
+
+function describeSchemaZh(kind: SchemaKind): string {
+  if (kind === 'csv') return '本地结构：门诊电子病历每晚导出的 CSV（ICD-10 类目，F/M）。';
+  if (kind === 'parquet') return '本地结构：Parquet 科研抽取文件（数字编码，BMI×10，小写 ICD-10 亚目）。';
+  return '本地结构：DuckDB 登记数据库，patients 表（以出生年份代替年龄，吸烟编码 N/F/C）。';
 }
 
 function describeSchema(kind: SchemaKind): string {

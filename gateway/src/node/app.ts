@@ -59,6 +59,7 @@ export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'e
     institution: deps.institution,
     title: d.config.title,
     description: d.config.description,
+    ...(d.config.translations ? { translations: d.config.translations } : {}),
     elements: Object.keys(d.config.elements),
     minCellSize: d.minCellSize,
     rowCountApprox: roundTwoFigures(d.rowCount),

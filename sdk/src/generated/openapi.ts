@@ -714,6 +714,7 @@ export interface components {
              */
             type: "categorical";
             codes: string[];
+            translations?: components["schemas"]["Translations"];
         };
         NumericElement: {
             name: components["schemas"]["ElementName"];
@@ -728,8 +729,10 @@ export interface components {
             precision: number;
             min: number;
             max: number;
+            translations?: components["schemas"]["Translations"];
         };
         DatasetSummary: {
+            translations?: components["schemas"]["Translations"];
             /** @description Whether the node adds calibrated noise to this dataset's contributions (on by default). */
             differentialPrivacy: boolean;
             /** @description zCDP budget a query spends by default when differential privacy is on. */
@@ -1239,6 +1242,14 @@ export interface components {
                 /** @description Budget left after this query. */
                 left: number;
             }[];
+        };
+        /** @description The title (and description) in other languages, by BCP 47 tag; the plain fields are English. */
+        Translations: {
+            "zh-CN"?: components["schemas"]["LocalizedText"];
+        };
+        LocalizedText: {
+            title: string;
+            description?: string;
         };
         /** @description An unguessable id the caller chooses (e.g. 16 random bytes, base64url). */
         ProgressChannel: string;

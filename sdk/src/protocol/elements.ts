@@ -4,12 +4,18 @@
  * decimal places, clamped to [min, max] (spec/protocol.md §3).
  */
 
+/** Title (and description) in other languages, by BCP 47 tag (spec `Translations`). */
+export interface Translations {
+  'zh-CN'?: { title: string; description?: string };
+}
+
 /** A categorical element: values come from a closed code list. */
 export interface CategoricalElement {
   name: string;
   title: string;
   type: 'categorical';
   codes: string[];
+  translations?: Translations;
 }
 
 /** A numeric element with a unit (UCUM), a precision and a declared valid range. */
@@ -21,6 +27,7 @@ export interface NumericElement {
   precision: number;
   min: number;
   max: number;
+  translations?: Translations;
 }
 
 /** One entry of the data-element dictionary. */

@@ -4,16 +4,18 @@ import { useTranslation } from 'react-i18next';
 import { useSession } from '../session.tsx';
 import { useLoad } from '../components/use-load.ts';
 import { ErrorBanner } from '../components/error-banner.tsx';
+import { useLocalized } from '../components/localized.ts';
 
 export function CatalogPage() {
   const { t } = useTranslation('catalog');
   const { t: tc } = useTranslation();
   const { client } = useSession();
+  const localized = useLocalized();
   const catalog = useLoad(() => client.catalog({ refresh: true }), [client]);
   const [filter, setFilter] = useState('');
   const needle = filter.trim().toLowerCase();
   const datasets = (catalog.data?.datasets ?? []).filter(
-    (d) => !needle || [d.id, d.title, d.institution, d.classification].some((s) => s.toLowerCase().includes(needle)),
+    (d) => !needle || [d.id, d.title, localized(d).title, d.institution, d.classification].some((s) => s.toLowerCase().includes(needle)),
   );
   return (
     <section>
@@ -45,8 +47,8 @@ export function CatalogPage() {
               <tr key={d.id}>
                 <th scope="row">
                   <code>{d.id}</code>
-                  <div>{d.title}</div>
-                  <div className="muted small">{d.description}</div>
+                  <div>{localized(d).title}</div>
+                  <div className="muted small">{localized(d).description}</div>
                 </th>
                 <td>{d.institution}</td>
                 <td>
@@ -78,7 +80,7 @@ export function CatalogPage() {
             {(catalog.data?.elements ?? []).map((e) => (
               <tr key={e.name}>
                 <th scope="row"><code>{e.name}</code></th>
-                <td>{e.title}</td>
+                <td>{localized(e).title}</td>
                 <td>{e.type}</td>
                 <td className="small">{e.type === 'numeric' ? `${e.unit} [${e.min}, ${e.max}]` : e.codes.join(', ')}</td>
               </tr>

@@ -14,6 +14,7 @@ import { Progress } from '../../components/progress.tsx';
 import { InstitutionLine, useInstitution } from './institution.tsx';
 import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, NOWRAP, useLocale } from './shared.tsx';
 import { LiveStatus, useLiveStatus } from './live-status.tsx';
+import { useLocalized } from '../../components/localized.ts';
 
 type ImportResult = components['schemas']['ConsentImportResult'];
 
@@ -36,6 +37,7 @@ function withoutCsvValues(cause: unknown): unknown {
 export function ConsentPage() {
   const { t } = useTranslation('operator');
   const locale = useLocale();
+  const localized = useLocalized();
   const { client } = useSession();
   const { catalog, datasets } = useInstitution();
   const [dataset, setDataset] = useState('');
@@ -133,7 +135,7 @@ export function ConsentPage() {
             <select id="consent-dataset" style={{ width: '100%', minWidth: 0 }} required value={dataset} onChange={(e) => setDataset(e.target.value)}>
               {datasets.map((d) => (
                 <option key={d.id} value={d.id}>
-                  {d.id} — {d.title}
+                  {d.id} — {localized(d).title}
                 </option>
               ))}
             </select>

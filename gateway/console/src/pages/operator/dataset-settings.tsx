@@ -11,6 +11,7 @@ import { ErrorBanner } from '../../components/error-banner.tsx';
 import { useInstitution } from './institution.tsx';
 import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, useLocale, type DatasetSummary } from './shared.tsx';
 import { LiveStatus, useLiveStatus } from './live-status.tsx';
+import { useLocalized } from '../../components/localized.ts';
 
 export function DatasetSettings() {
   const { t } = useTranslation('operator');
@@ -45,6 +46,7 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: (message: (local
   const { t } = useTranslation('operator');
   const { t: tc } = useTranslation();
   const locale = useLocale();
+  const localized = useLocalized();
   const { client } = useSession();
   const d = props.dataset;
   const [price, setPrice] = useState(String(d.pricePerQuery));
@@ -101,7 +103,7 @@ function DatasetCard(props: { dataset: DatasetSummary; onSaved: (message: (local
       <h3 id={`settings-${idPart}`} style={NO_TOP_MARGIN}>
         <code>{d.id}</code> <span className={`badge ${d.classification}`}>{t(`classes.${d.classification}`)}</span>
       </h3>
-      <p className="muted small">{d.title}</p>
+      <p className="muted small">{localized(d).title}</p>
       <dl className="facts small">
         <dt>{t('settings.currentPrice')}</dt>
         <dd>{tc('credits', { value: formatNumber(currentPrice, locale) })}</dd>

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { DatasetName, decisionOf, formatDateTime, formatNumber, NO_MARGIN, PRE_WRAP, PurposeText, ReasonForm, useLocale, type AccessRequest, type DatasetSummary } from './shared.tsx';
+import { useLocalized } from '../../components/localized.ts';
 
 export interface RequestCardProps {
   request: AccessRequest;
@@ -22,6 +23,7 @@ export interface RequestCardProps {
 export function RequestCard(props: RequestCardProps) {
   const { t } = useTranslation('operator');
   const locale = useLocale();
+  const localized = useLocalized();
   const [denying, setDenying] = useState(false);
   const heading = useRef<HTMLHeadingElement>(null);
   const denyButton = useRef<HTMLButtonElement>(null);
@@ -56,7 +58,7 @@ export function RequestCard(props: RequestCardProps) {
             {mine.datasets.map((id) => (
               <li key={id}>
                 <DatasetName id={id} dataset={props.datasets.get(id)} />
-                {props.datasets.get(id)?.title ? <span className="muted small"> {props.datasets.get(id)?.title}</span> : null}
+                {props.datasets.get(id) ? <span className="muted small"> {localized(props.datasets.get(id)!).title}</span> : null}
               </li>
             ))}
           </ul>

@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 import { CHECK_DETAIL, OPERATIONS, PurposeSelect, formatNumber, useLocale } from './shared.tsx';
 import { defaultEdges, numericElements, type AggregateRow, type BuilderState, type Operation } from './query-model.ts';
+import { useLocalized } from '../../components/localized.ts';
 
 type S = components['schemas'];
 
@@ -25,6 +26,7 @@ export function initialBuilder(catalog: S['Catalog'], purpose: string): BuilderS
 export function QueryBuilder(props: { catalog: S['Catalog']; state: BuilderState; onChange: (state: BuilderState) => void; disabled: boolean }) {
   const { t } = useTranslation('researcher');
   const locale = useLocale();
+  const localized = useLocalized();
   const { catalog, state, onChange } = props;
   const set = (patch: Partial<BuilderState>) => onChange({ ...state, ...patch });
   const numeric = numericElements(catalog.elements);
@@ -69,7 +71,7 @@ export function QueryBuilder(props: { catalog: S['Catalog']; state: BuilderState
                 <code>{d.id}</code>
               </label>
               <div id={`qds-${d.id}`} className="muted small" style={CHECK_DETAIL}>
-                {t('query.datasetInfo', { title: d.title, price: formatNumber(d.pricePerQuery, locale) })}
+                {t('query.datasetInfo', { title: localized(d).title, price: formatNumber(d.pricePerQuery, locale) })}
                 {d.differentialPrivacy ? ` · ${t('query.dpOn', { rho: d.defaultRho })}` : ''}
               </div>
             </div>

@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { CARD_HEADING, CHECK_DETAIL, DEFAULT_PURPOSE, OPERATIONS, PurposeSelect, formatNumber, useFocusAfterRender, useLocale } from './shared.tsx';
+import { useLocalized } from '../../components/localized.ts';
 
 type S = components['schemas'];
 
@@ -25,6 +26,7 @@ function toggle<T>(list: T[], item: T, on: boolean): T[] {
 export function RequestForm(props: { catalog: S['Catalog']; canSubmit: boolean; onSubmit: (input: Omit<S['AccessRequestInput'], 'identityKey'>) => Promise<void> }) {
   const { t } = useTranslation('researcher');
   const locale = useLocale();
+  const localized = useLocalized();
   const queryable = props.catalog.datasets.filter((d) => d.queryable);
   const [datasets, setDatasets] = useState<string[]>([]);
   const [elements, setElements] = useState<string[]>([]);
@@ -93,7 +95,7 @@ export function RequestForm(props: { catalog: S['Catalog']; canSubmit: boolean; 
               <code>{d.id}</code>
             </label>
             <div id={`ds-${d.id}`} className="muted small" style={CHECK_DETAIL}>
-              {t('requests.form.datasetInfo', { title: d.title, approvals: d.requiredApprovals, price: formatNumber(d.pricePerQuery, locale) })}
+              {t('requests.form.datasetInfo', { title: localized(d).title, approvals: d.requiredApprovals, price: formatNumber(d.pricePerQuery, locale) })}
             </div>
           </div>
         ))}
@@ -108,7 +110,7 @@ export function RequestForm(props: { catalog: S['Catalog']; canSubmit: boolean; 
                 <input type="checkbox" checked={chosenElements.includes(e.name)} disabled={!offered(e.name)} onChange={(ev) => setElements(toggle(elements, e.name, ev.target.checked))} aria-describedby={`el-${e.name}`} />
                 <code>{e.name}</code>
               </label>
-              <span id={`el-${e.name}`} className="muted small">{offered(e.name) ? e.title : t('requests.form.notOffered')}</span>
+              <span id={`el-${e.name}`} className="muted small">{offered(e.name) ? localized(e).title : t('requests.form.notOffered')}</span>
             </div>
           ))}
         </div>
