@@ -229,7 +229,7 @@ interface CryptoTimings {
   addMs: Record<string, Summary>;
   decryptMs: Summary;
   ciphertextBytes: number;
-  /** Per-message costs in the protocol's JS code paths (pure-JS libraries). */
+  /** Per-message costs of the functions the protocol calls (under Node: node:crypto and Buffer, see sdk/src/internal/crypto-backend.ts). */
   ed25519SignMs: Summary;
   ed25519VerifyMs: Summary;
   sha256CiphertextMs: Summary;
@@ -358,6 +358,8 @@ function categoryOf(url: string, functionName: string): string | undefined {
   }
   if (url === 'node:inspector' || url.startsWith('node:internal/inspector')) return 'profiler overhead';
   if (url.startsWith('node:internal/deps/undici')) return 'Node core: fetch (undici)';
+  // The SDK's native backend (Ed25519, X25519, SHA-256) and node:crypto's own JS wrappers.
+  if (url.startsWith('node:internal/crypto/') || url.endsWith('/sdk/src/internal/node-crypto.ts')) return 'crypto: node:crypto (native)';
   if (url.startsWith('node:')) return /_http_|internal\/http|node:http|node:net|internal\/stream|stream/.test(url) ? 'Node core: http server, net, streams' : `Node core: other`;
   const path = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
   if (path.startsWith(ROOT)) {
@@ -923,6 +925,7 @@ async function main(): Promise<void> {
       ['BFV', (k) => k.startsWith('BFV')],
       ['Ed25519', (k) => k.startsWith('Ed25519')],
       ['SHA-256', (k) => k.startsWith('SHA-256')],
+      ['node:crypto', (k) => k.startsWith('crypto: node:crypto')],
       ['base64', (k) => k.startsWith('base64')],
       ['HTTP (Node core)', (k) => k.startsWith('Node core')],
       ['express', (k) => k === 'express stack'],

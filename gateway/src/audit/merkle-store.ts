@@ -60,6 +60,8 @@ export interface SyncMerkleStore extends MerkleStore {
    * caller's transaction when there is one, and is its own transaction when there is none.
    */
   appendSync(entries: Uint8Array[]): number;
+  /** `root`, synchronously (e.g. to sign a checkpoint inside the caller's transaction). */
+  rootSync(size?: number): Uint8Array;
 }
 
 export interface SqliteMerkleStoreOptions {
@@ -318,6 +320,7 @@ function storeOver(b: Backend): SyncMerkleStore {
   const rootSync = (size: number): Uint8Array => (size === 0 ? emptyRoot() : resolveRanges([[0, size]], b.read)[0]!);
   return {
     sizeSync: () => b.size(),
+    rootSync: (size) => rootSync(resolveSize(size, b.size())),
     appendSync(entries) {
       checkEntries(entries);
       return b.appendSync(entries);

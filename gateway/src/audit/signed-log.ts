@@ -6,8 +6,8 @@
  * together or not at all (invariant 4, 5).
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { assembleNote, formatCheckpoint, fromBase64Url, parseSignedNote, signNote, toBase64Url } from '@veilgate/sdk';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { assembleNote, formatCheckpoint, fromBase64Url, parseSignedNote, signNote } from '@veilgate/sdk';
+import { publicKeyOf } from '../crypto/ed25519.ts';
 import { encodeEvent, type AuditEvent } from './events.ts';
 import { openSqliteMerkleStore, type SyncMerkleStore } from './merkle-store.ts';
 
@@ -41,6 +41,11 @@ export interface SignedLog {
   indexOfLeafHash(leafHash: Uint8Array): Promise<number | undefined>;
   /** The checkpoint of the current size, signed now if the log grew since the last one. */
   latestCheckpoint(): Promise<StoredCheckpoint>;
+  /**
+   * Signs and stores the checkpoint of the current size (unless stored) inside the caller's
+   * transaction, so that it commits with the entries it covers: one durable commit, not two.
+   */
+  checkpointSync(): void;
   /** A stored checkpoint of exactly this size. */
   checkpointAt(size: number): Promise<StoredCheckpoint | undefined>;
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
@@ -70,7 +75,7 @@ export function openSignedLog(db: DatabaseSync, options: { table: string; origin
   const tree: SyncMerkleStore = openSqliteMerkleStore(db, { table: t });
   db.exec(MIGRATION(t));
   const secret = fromBase64Url(options.signingKey);
-  const publicKey = toBase64Url(ed25519.getPublicKey(secret));
+  const publicKey = publicKeyOf(options.signingKey);
   const q = {
     entries: db.prepare(`SELECT idx, entry, leaf_hash FROM ${t}_entries WHERE idx >= ? ORDER BY idx LIMIT ?`),
     checkpointAt: db.prepare(`SELECT size, root, body, signature FROM ${t}_checkpoints WHERE size = ?`),
@@ -96,6 +101,18 @@ export function openSignedLog(db: DatabaseSync, options: { table: string; origin
       cosigners: cosigs.map((c) => c.witness),
     };
   };
+  /** Stores a signed checkpoint of the current size unless there is one; returns the size. */
+  const signCurrentSync = (): number => {
+    const size = tree.sizeSync();
+    const last = q.latest.get() as Record<string, unknown> | undefined;
+    if (last && Number(last.size) === size) return size;
+    const root = tree.rootSync(size);
+    const body = formatCheckpoint({ origin: options.origin, size, root });
+    // c2sp.org/signed-note: the log signs the checkpoint body under its origin as key name.
+    const signature = signNote(body, { name: options.origin, secretKey: secret });
+    q.insertCheckpoint.run(size, root, body, signature, new Date().toISOString());
+    return size;
+  };
   return {
     origin: options.origin,
     publicKey,
@@ -114,15 +131,10 @@ export function openSignedLog(db: DatabaseSync, options: { table: string; origin
     },
     indexOfLeafHash: (h) => tree.indexOfLeafHash(h),
     async latestCheckpoint() {
-      const size = tree.sizeSync();
-      const last = q.latest.get() as Record<string, unknown> | undefined;
-      if (last && Number(last.size) === size) return withCosignatures(last);
-      const root = await tree.root(size);
-      const body = formatCheckpoint({ origin: options.origin, size, root });
-      // c2sp.org/signed-note: the log signs the checkpoint body under its origin as key name.
-      const signature = signNote(body, { name: options.origin, secretKey: secret });
-      q.insertCheckpoint.run(size, root, body, signature, new Date().toISOString());
-      return withCosignatures(q.checkpointAt.get(size) as Record<string, unknown>);
+      return withCosignatures(q.checkpointAt.get(signCurrentSync()) as Record<string, unknown>);
+    },
+    checkpointSync() {
+      signCurrentSync();
     },
     async checkpointAt(size) {
       const r = q.checkpointAt.get(size) as Record<string, unknown> | undefined;

@@ -9,9 +9,9 @@
  * The first key may come from the node's existing Ed25519 signing key (32-byte seed,
  * base64url): {@link fromSeed} (a key set) or {@link keyFromSeed} (one stored key).
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { fromBase64Url, toBase64Url } from '@veilgate/sdk';
+import { publicKeyOf } from '../crypto/ed25519.ts';
 
 /** A published key: RFC 8037 §2 members plus `kid`, `alg` and `use` (RFC 7517 §4). */
 export interface NodePublicJwk {
@@ -103,7 +103,7 @@ function isKeyBytes(value: unknown): value is string {
 export function ed25519Thumbprint(x: string): string {
   if (!isKeyBytes(x)) throw new TypeError('an Ed25519 public key must be 32 bytes base64url');
   // x is base64url, so it needs no JSON escaping; the string is the exact RFC 7638 §3.3 input.
-  return toBase64Url(sha256(encoder.encode(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`)));
+  return toBase64Url(createHash('sha256').update(encoder.encode(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`)).digest());
 }
 
 /**
@@ -117,7 +117,7 @@ export function ed25519Thumbprint(x: string): string {
 export function keyFromSeed(seedBase64url: string, createdAt: number = Math.floor(Date.now() / 1000)): StoredKey {
   if (!isKeyBytes(seedBase64url)) throw new TypeError('an Ed25519 seed must be 32 bytes base64url');
   // RFC 8032 §5.1.5: the public key is derived from the seed; RFC 8037 §2: d = seed, x = public key.
-  const x = toBase64Url(ed25519.getPublicKey(fromBase64Url(seedBase64url)));
+  const x = publicKeyOf(seedBase64url);
   const kid = ed25519Thumbprint(x);
   return {
     kid,
@@ -129,7 +129,7 @@ export function keyFromSeed(seedBase64url: string, createdAt: number = Math.floo
 
 /** A fresh key from the CSPRNG. */
 function freshKey(createdAt: number): StoredKey {
-  return keyFromSeed(toBase64Url(ed25519.utils.randomSecretKey()), createdAt);
+  return keyFromSeed(toBase64Url(randomBytes(32)), createdAt);
 }
 
 /** Checks a persisted key (the message names its index, never key material) and copies it. */

@@ -3,7 +3,7 @@
  * SHA-256 of the exact body). Failures become 502/504 errors naming the node; a refusal by
  * the node keeps the node's own error code when it is one of ours (e.g. `forbidden`).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { GatewayError, STATUS_OF } from '../errors.ts';
 import { signMessage } from '../crypto/ed25519.ts';
 import { HUB_SIGNATURE_HEADER } from '../node/hub-signature.ts';
@@ -32,7 +32,7 @@ export function postSigned(
     headers: {
       'content-type': 'application/json',
       ...(options.accept ? { accept: options.accept } : {}),
-      [HUB_SIGNATURE_HEADER]: signMessage(hubSigningKey, sha256(raw)),
+      [HUB_SIGNATURE_HEADER]: signMessage(hubSigningKey, createHash('sha256').update(raw).digest()),
     },
     body: raw,
     signal: options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 10_000),

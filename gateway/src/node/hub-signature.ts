@@ -5,7 +5,7 @@
  * seen is refused, so a captured request cannot be replayed to re-run a computation.
  */
 import type { RequestHandler } from 'express';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { verifyMessage } from '../crypto/ed25519.ts';
 
@@ -28,7 +28,7 @@ export function verifyHubSignature(hubPublicKey: () => string): RequestHandler {
   return (req, _res, next) => {
     const signature = req.get(HUB_SIGNATURE_HEADER);
     const raw = rawBodyOf(req);
-    if (!signature || !raw || !verifyMessage(hubPublicKey(), sha256(raw), signature)) {
+    if (!signature || !raw || !verifyMessage(hubPublicKey(), createHash('sha256').update(raw).digest(), signature)) {
       throw new GatewayError('hub_signature_invalid', `missing or invalid ${HUB_SIGNATURE_HEADER}`, { field: HUB_SIGNATURE_HEADER });
     }
     next();

@@ -3,13 +3,14 @@
  * RFC 7638 thumbprint is what a node writes into a consent token's `cnf.jkt` (RFC 9449 §6.1),
  * and whose private half signs the DPoP proof of every request (RFC 9449 §4.2).
  *
- * Browser-safe: WebCrypto through jose, and @noble/curves to check that an imported private
+ * Browser-safe: WebCrypto through jose, and the SDK's Ed25519 (`internal/crypto-backend.ts`:
+ * node:crypto under Node, @noble/curves in browsers) to check that an imported private
  * key matches its public key.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type { JWK } from 'jose';
 import { fromBase64Url, toBase64Url } from '../internal/bytes.ts';
+import { backend } from '../internal/crypto-backend.ts';
 
 /** An Ed25519 public JWK reduced to its RFC 8037 §2 members. */
 export interface Ed25519PublicJwk {
@@ -74,7 +75,8 @@ export function ed25519PrivateJwk(jwk: unknown): Ed25519PrivateJwk {
   const pub = ed25519PublicJwk(jwk);
   const { d } = jwk as Record<string, unknown>;
   if (!isBase64Url32(d)) throw new TypeError('an Ed25519 private JWK "d" must be 32 bytes base64url');
-  if (toBase64Url(ed25519.getPublicKey(fromBase64Url(d))) !== pub.x) {
+  // RFC 8032 §5.1.5 (native under Node, @noble elsewhere: same bytes).
+  if (toBase64Url(backend.ed25519PublicKey(fromBase64Url(d))) !== pub.x) {
     throw new TypeError('the Ed25519 private JWK "d" does not match its "x"');
   }
   return { ...pub, d };

@@ -3,7 +3,7 @@
  * prefixes domain-separate leaves from interior nodes, so that no leaf can be passed off as
  * a node (a second-preimage attack on the tree, RFC 9162 §2.1.1 last paragraph).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { backend } from '../internal/crypto-backend.ts';
 
 /** RFC 9162 §2.1.1: MTH({d(0)}) = HASH(0x00 || d(0)). */
 export const RFC6962_LEAF_PREFIX = 0x00;
@@ -22,7 +22,7 @@ const NODE_PREFIX = Uint8Array.of(RFC6962_NODE_PREFIX);
  * hashLeaf(new Uint8Array()); // 6e340b9c…a01d, the root of the one-leaf tree {""}
  */
 export function hashLeaf(entry: Uint8Array): Uint8Array {
-  return sha256.create().update(LEAF_PREFIX).update(entry).digest();
+  return backend.sha256(LEAF_PREFIX, entry);
 }
 
 /**
@@ -32,7 +32,7 @@ export function hashLeaf(entry: Uint8Array): Uint8Array {
  * const root = hashChildren(hashLeaf(a), hashLeaf(b)); // the root of the two-leaf tree {a, b}
  */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256.create().update(NODE_PREFIX).update(left).update(right).digest();
+  return backend.sha256(NODE_PREFIX, left, right);
 }
 
 /**
@@ -42,5 +42,5 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
  * bytesToHex(emptyRoot()); // 'e3b0c442…b855'
  */
 export function emptyRoot(): Uint8Array {
-  return sha256(new Uint8Array(0));
+  return backend.sha256(new Uint8Array(0));
 }

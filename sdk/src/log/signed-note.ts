@@ -10,8 +10,7 @@
  * `Open`): bounded size and signature count, well-formed UTF-8 without control characters,
  * valid key names, canonical base64. Malformed input raises `checkpoint_invalid`.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { backend } from '../internal/crypto-backend.ts';
 import { equalBytes, fromBase64, toBase64 } from '../internal/bytes.ts';
 import { LogVerificationError, hexOf } from './errors.ts';
 
@@ -87,12 +86,7 @@ function checkBody(body: unknown): asserts body is string {
 export function computeKeyHash(name: string, publicKey: Uint8Array): Uint8Array {
   if (!isValidName(name)) throw new TypeError('key name must be non-empty, without spaces or "+"');
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
-  const digest = sha256
-    .create()
-    .update(encoder.encode(name))
-    .update(Uint8Array.of(0x0a, SIGNED_NOTE_ALG_ED25519))
-    .update(publicKey)
-    .digest();
+  const digest = backend.sha256(encoder.encode(name), Uint8Array.of(0x0a, SIGNED_NOTE_ALG_ED25519), publicKey);
   return digest.slice(0, 4);
 }
 
@@ -105,8 +99,9 @@ export function computeKeyHash(name: string, publicKey: Uint8Array): Uint8Array 
 export function signNote(body: string, signer: NoteSigner): string {
   checkBody(body);
   if (!(signer.secretKey instanceof Uint8Array) || signer.secretKey.length !== 32) throw new TypeError('an Ed25519 secret key is 32 bytes');
-  const keyHash = computeKeyHash(signer.name, ed25519.getPublicKey(signer.secretKey));
-  const signature = ed25519.sign(encoder.encode(body), signer.secretKey);
+  // RFC 8032 §5.1.5–5.1.6 (native under Node, @noble elsewhere: same bytes, Ed25519 is deterministic).
+  const keyHash = computeKeyHash(signer.name, backend.ed25519PublicKey(signer.secretKey));
+  const signature = backend.ed25519Sign(encoder.encode(body), signer.secretKey);
   const blob = new Uint8Array(4 + signature.length);
   blob.set(keyHash, 0);
   blob.set(signature, 4);
@@ -210,12 +205,8 @@ export function verifyNoteSignature(note: SignedNote | string | Uint8Array, veri
   let found = false;
   for (const sig of parsed.signatures) {
     if (sig.name !== verifier.name || !equalBytes(sig.keyHash, keyHash)) continue;
-    let ok = false;
-    try {
-      ok = sig.signature.length === 64 && ed25519.verify(sig.signature, message, verifier.publicKey, { zip215: false });
-    } catch {
-      ok = false;
-    }
+    // RFC 8032 §5.1.7, strict (S < L, canonical encodings); false on malformed input.
+    const ok = backend.ed25519Verify(sig.signature, message, verifier.publicKey);
     if (!ok) throw invalid('a signature by a known key does not verify', { keyName: verifier.name, keyHash: hexOf(keyHash) });
     found = true;
   }

@@ -2,11 +2,13 @@
  * X25519 key agreement (RFC 7748 §5, §6.1) for the pairwise masks of `masks.ts`: each node
  * holds one X25519 key pair per query (or per epoch), publishes the public key, and agrees a
  * shared secret with every other participant. Browser-safe: `@noble/curves` and WebCrypto
- * randomness only.
+ * randomness; under Node the shared secret comes from node:crypto (same bytes,
+ * `internal/crypto-backend.ts`).
  *
  * Secret keys and shared secrets never appear in an error message.
  */
 import { x25519 } from '@noble/curves/ed25519.js';
+import { backend } from '../internal/crypto-backend.ts';
 
 /** RFC 7748 §5: X25519 scalars, u-coordinates and shared secrets are 32 bytes. */
 export const X25519_KEY_BYTES = 32;
@@ -51,10 +53,11 @@ export function maskPublicKey(secretKey: Uint8Array): Uint8Array {
  * The raw X25519 shared secret X25519(sk_self, pk_peer), symmetric in the two parties.
  *
  * RFC 7748 §6.1: a small-order public key forces the all-zero output, which would make the
- * "shared" secret known to everyone; such a key is refused. `@noble/curves` already rejects the
- * known low-order u-coordinates before running the ladder; the all-zero check on the output is
- * kept as the RFC's own test, in case the library changes. The error names neither key.
- * The caller should wipe the returned bytes once it has run them through HKDF-Extract.
+ * "shared" secret known to everyone; such a key is refused. `@noble/curves` rejects the known
+ * low-order u-coordinates before running the ladder and OpenSSL refuses an all-zero result; the
+ * all-zero check on the output is kept as the RFC's own test, in case a library changes. The
+ * error names neither key. The caller should wipe the returned bytes once it has run them
+ * through HKDF-Extract.
  *
  * @example
  * const a = generateMaskKeyPair();
@@ -66,7 +69,8 @@ export function x25519SharedSecret(secretKey: Uint8Array, peerPublicKey: Uint8Ar
   checkKey(peerPublicKey, 'peer publicKey');
   let shared: Uint8Array;
   try {
-    shared = x25519.getSharedSecret(secretKey, peerPublicKey);
+    // RFC 7748 §5 (native under Node, @noble elsewhere: same bytes; both refuse small-order keys).
+    shared = backend.x25519(secretKey, peerPublicKey);
   } catch {
     // The library's message is generic, but we do not forward it (or the inputs) anyway.
     throw new Error('X25519: peer public key is of small order (RFC 7748 §6.1); refusing the all-zero shared secret');
