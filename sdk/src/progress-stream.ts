@@ -17,6 +17,10 @@ export function newProgressChannel(): string {
 export async function readProgressEvents(stream: ReadableStream<Uint8Array>, onEvent: (event: QueryProgressEvent) => void, signal?: AbortSignal): Promise<void> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
+  if (signal?.aborted) {
+    await reader.cancel().catch(() => {});
+    return;
+  }
   signal?.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
   let buffer = '';
   let data: string[] = [];
@@ -43,5 +47,6 @@ export async function readProgressEvents(stream: ReadableStream<Uint8Array>, onE
       // `event:`, `id:`, `retry:` and comments are not needed: the JSON says its type.
     }
   }
-  dispatch();
+  // An event without its closing blank line is discarded (§9.2.6: at end of file, the
+  // pending data buffer is dropped).
 }

@@ -292,6 +292,8 @@ describe('patient consent', () => {
 
   it('bad CSV is refused with the line named, and only operators of the institution may import', async () => {
     await expect(operator(A).importConsent(datasetA, 'subject,purpose,status,recorded_at\nA1,research,withdrawn,2026-01-01\n')).rejects.toMatchObject({ code: 'invalid_request', field: 'body[2].purpose' });
+    // The file's own line numbers, even after a blank line.
+    await expect(operator(A).importConsent(datasetA, 'subject,purpose,status,recorded_at\n\nA1,research,withdrawn,2026-01-01\n')).rejects.toMatchObject({ code: 'invalid_request', field: 'body[3].purpose' });
     await expect(operator('hosp-b').importConsent(datasetA, 'subject,purpose,status,recorded_at\n')).rejects.toMatchObject({ code: 'forbidden' });
     // Malformed CSV: the parser's complaint quotes the value; the answer names the line, not the patient.
     const err = (await operator(A).importConsent(datasetA, 'subject,purpose,status,recorded_at\nPATIENT-7731"x,DUO:0000006,withdrawn,2026-01-01\n').catch((e: unknown) => e)) as { code: string; field: string; message: string };

@@ -20,9 +20,11 @@ const PURPOSE = /^(DUO:[0-9]{7}|\*)$/;
  * parseConsentCsv('subject,purpose,status,recorded_at\nA1,DUO:0000006,withdrawn,2026-01-01T00:00:00Z\n');
  */
 export function parseConsentCsv(text: string): S['ConsentRecords']['records'] {
-  let rows: Record<string, string>[];
+  let rows: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
+    // `info`: each record with the line it ends on, so errors name the file's own line numbers
+    // even after blank lines or quoted multi-line fields.
+    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, info: true }) as typeof rows;
   } catch (cause) {
     // csv-parse's message quotes the offending value — a patient identifier, perhaps: only
     // its error code and line number leave the server.
@@ -30,8 +32,8 @@ export function parseConsentCsv(text: string): S['ConsentRecords']['records'] {
     const where = typeof lines === 'number' ? ` at line ${lines}` : '';
     throw new GatewayError('invalid_request', `body: not a CSV file${where} (${typeof code === 'string' && /^CSV_[A-Z_]+$/.test(code) ? code : 'parse error'})`, { field: 'body' });
   }
-  return rows.map((r, i) => {
-    const line = i + 2;
+  return rows.map(({ record: r, info }) => {
+    const line = info.lines;
     for (const column of ['subject', 'purpose', 'status', 'recorded_at']) {
       if (!r[column]) throw new GatewayError('invalid_request', `body line ${line}: column ${column} is missing or empty`, { field: `body[${line}].${column}` });
     }

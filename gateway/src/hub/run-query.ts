@@ -141,8 +141,8 @@ export async function runQuery(
     { planSha256, nodes: nodesOfQuery, purpose: request.purpose, tokens: [...admission.tokens.values()] },
     charge,
   );
-  progress({ type: 'accepted', queryId, nodes: nodesOfQuery });
   try {
+    progress({ type: 'accepted', queryId, nodes: nodesOfQuery });
     const byNode = new Map<string, string[]>();
     for (const d of datasets) byNode.set(d.node, [...(byNode.get(d.node) ?? []), d.id]);
     const registry = new Map(deps.nodes().map((n) => [n.id, n]));

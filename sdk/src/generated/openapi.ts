@@ -104,8 +104,11 @@ export interface paths {
          *     institutions asked), `contributed` (one per institution, as its signed contribution
          *     arrives and verifies), `combining`, then `completed` (the log index) or `failed` (the
          *     error code) — after which the stream ends. Events carry names, counts and timings,
-         *     never data. A channel belongs to the first account that uses it; events published
-         *     before the watcher connects are kept for 60 s.
+         *     never data. Channels are per account: the same id names different channels for
+         *     different accounts. Events published before the watcher connects are kept for 60 s;
+         *     a stream ends after its final event, after 60 s with nothing published, and at the
+         *     latest after 5 minutes. At most 16 open channels per account and 2 watchers per
+         *     channel (429 `rate_limited` beyond).
          */
         get: operations["watchQueryProgress"];
         put?: never;
@@ -1408,6 +1411,16 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Too many requests or open streams; retry after the number of seconds in Retry-After. */
+        RateLimited: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         RequestId: string;
@@ -1586,7 +1599,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            429: components["responses"]["RateLimited"];
         };
     };
     getKey: {

@@ -148,6 +148,35 @@ describe('crypto backend', () => {
     nat.forEach((ok, i) => ok && expect(noble[i]).toBe(true));
   });
 
+  it('Ed25519: a small-order public key or R (any sign bit) is refused natively, whatever OpenSSL would say', () => {
+    // Chalkias et al. 2020 §3 / libsodium's blocklist: points of order 1, 2, 4 and 8.
+    const small = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ].flatMap((h) => {
+      const p = hex(h);
+      const signed = p.slice();
+      signed[31] = signed[31]! | 0x80;
+      return [p, signed];
+    });
+    const message = Uint8Array.of(7);
+    const seed = random(32);
+    const pk = native.ed25519PublicKey(seed);
+    const sig = native.ed25519Sign(message, seed);
+    expect(native.ed25519Verify(sig, message, pk)).toBe(true);
+    for (const p of small) {
+      // R = a small-order point, S = 0 verifies under a small-order key in the cofactored equation.
+      expect(native.ed25519Verify(Uint8Array.of(...p, ...new Uint8Array(32)), message, p)).toBe(false);
+      expect(native.ed25519Verify(sig, message, p)).toBe(false);
+      expect(native.ed25519Verify(Uint8Array.of(...p, ...sig.subarray(32)), message, pk)).toBe(false);
+    }
+    // Not bytes: false, never a UTF-8 reading of a string.
+    expect(native.ed25519Verify(sig, 'x' as unknown as Uint8Array, pk)).toBe(false);
+  });
+
   it('Ed25519: a non-canonical encoding of the public key or of R is refused by both', () => {
     // y = p + 1 ≡ 1 (the neutral element), with and without the sign bit: a "key" anyone can sign for.
     const nonCanonical = hex('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');

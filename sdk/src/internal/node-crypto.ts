@@ -62,6 +62,25 @@ function canonicalPoint(encoded: Uint8Array): boolean {
   return lessThan(y, ED25519_P);
 }
 
+/**
+ * The encodings of Ed25519's points of small order (order 1, 2, 4 or 8), sign bit cleared —
+ * the list libsodium rejects (Chalkias et al. 2020, "Taming the many EdDSAs", §3): a public
+ * key or R among them is refused whatever the OpenSSL build does with it.
+ */
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((h) => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16))));
+
+function smallOrder(encoded: Uint8Array): boolean {
+  const y = encoded.slice();
+  y[31] = y[31]! & 0x7f;
+  return SMALL_ORDER.some((s) => s.every((b, i) => b === y[i]));
+}
+
 function plain(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
@@ -87,7 +106,9 @@ function makeBackend(c: NodeCrypto, B: BufferClass): CryptoBackend {
     ed25519Sign: (message, seed) => plain(c.sign(null, message, privateKey(seed))),
     ed25519Verify(signature, message, publicKey) {
       try {
+        if (!(message instanceof Uint8Array) || !(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;
         if (signature.length !== 64 || publicKey.length !== 32) return false;
+        if (smallOrder(publicKey) || smallOrder(signature.subarray(0, 32))) return false;
         // RFC 8032 §5.1.7: S < L and canonical A and R, checked here as well as by OpenSSL,
         // so that this is never more lenient than noble's strict mode whatever the OpenSSL.
         if (!lessThan(signature.subarray(32), ED25519_L) || !canonicalPoint(signature.subarray(0, 32)) || !canonicalPoint(publicKey)) return false;
