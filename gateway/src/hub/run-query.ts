@@ -40,7 +40,9 @@ export interface QueryDeps {
 
 /** A receipt for log entry `index`: the entry, its inclusion proof, a signed checkpoint. */
 export async function receiptFor(store: StateStore, index: number): Promise<QueryResultBody['receipt']> {
-  const checkpoint = await store.audit.latestCheckpoint();
+  // The checkpoint committed with the entry (signed in the same transaction, size index + 1);
+  // the latest one if that size was never checkpointed (it then covers the entry too).
+  const checkpoint = (await store.audit.checkpointAt(index + 1)) ?? (await store.audit.latestCheckpoint());
   const entry = await store.audit.entry(index);
   const proof = await store.audit.inclusionProof(index, checkpoint.size);
   return { index, entry: entry!.entry, treeSize: checkpoint.size, proof: proof.map(toBase64), checkpoint: checkpoint.note };
