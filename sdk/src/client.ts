@@ -22,6 +22,7 @@ import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createDpopProof } from './consent/dpop.ts';
 import type { IdentityKey } from './consent/identity.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
+import type { VerifiedCheckpoint } from './log/checkpoint.ts';
 
 type S = components['schemas'];
 
@@ -154,9 +155,35 @@ export class VeilgateClient {
 
   /** `GET /v1/audit/trace/{entry}` (auditors), verified step by step against the log key. */
   async trace(entry: string | number): Promise<S['Trace']> {
+    return (await this.verifiedTrace(entry)).trace;
+  }
+
+  /**
+   * `GET /v1/audit/trace/{entry}`, every step verified against `log` (default: this client's
+   * log identity), with the checkpoint the steps were verified against.
+   */
+  async verifiedTrace(entry: string | number, log?: LogIdentity): Promise<{ trace: S['Trace']; checkpoint: VerifiedCheckpoint }> {
     const trace = unwrap(await this.api.GET('/v1/audit/trace/{entry}', { params: { path: { entry: String(entry) } } }));
-    verifyTrace(trace, await this.logIdentity());
-    return trace;
+    return { trace, checkpoint: verifyTrace(trace, log ?? (await this.logIdentity())) };
+  }
+
+  /** `GET /v1/audit/entries` (auditors): entries from `start` (at most `limit`) and the log's size. */
+  async auditEntries(start: number, limit: number): Promise<S['AuditEntryPage']> {
+    return unwrap(await this.api.GET('/v1/audit/entries', { params: { query: { start: String(start), limit: String(limit) } } }));
+  }
+
+  /** `GET /v1/audit/proof/inclusion`: the RFC 9162 §2.1.3 proof of entry `index` in the tree of `treeSize`. */
+  async inclusionProof(index: number, treeSize: number): Promise<S['InclusionProof']> {
+    return unwrap(await this.api.GET('/v1/audit/proof/inclusion', { params: { query: { index: String(index), treeSize: String(treeSize) } } }));
+  }
+
+  /** Where `verifyLog` reads this hub's log: the checkpoint, pages of entries, consistency proofs. */
+  logSource(): LogSource {
+    return {
+      checkpoint: () => this.checkpoint(),
+      entries: (start, limit) => this.auditEntries(start, limit),
+      consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
+    };
   }
 
   /**
@@ -164,12 +191,7 @@ export class VeilgateClient {
    * witnesses, and — given a saved checkpoint — that the log only grew.
    */
   async verifyLog(options: { trusted?: { size: number; root: string }; pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LogVerification> {
-    const source: LogSource = {
-      checkpoint: () => this.checkpoint(),
-      entries: async (start, limit) => unwrap(await this.api.GET('/v1/audit/entries', { params: { query: { start: String(start), limit: String(limit) } } })),
-      consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
-    };
-    return verifyLog(source, { log: await this.logIdentity(), ...options });
+    return verifyLog(this.logSource(), { log: await this.logIdentity(), ...options });
   }
 
   /** `POST /v1/keys`: registers the public half of a BFV key pair. */

@@ -23,7 +23,7 @@ export function PurposeText(props: { code: string }) {
   const label = usePurposeLabel()(props.code);
   return (
     <>
-      <code style={{ whiteSpace: 'nowrap', wordBreak: 'normal' }}>{props.code}</code>
+      <code className="nowrap">{props.code}</code>
       {label ? <div className="muted small">{label}</div> : null}
     </>
   );

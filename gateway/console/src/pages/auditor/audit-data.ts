@@ -5,8 +5,8 @@
  */
 import { useSyncExternalStore } from 'react';
 import {
-  ApiError, canonicalBytes, countValidSignatures, fromBase64, fromBase64Url, hashLeaf, toBase64, verifyCheckpoint, verifyInclusion, verifyLog, verifyTrace,
-  type LogIdentity, type LogProblem, type LogSource, type LogVerification, type VeilgateClient, type VerifiedCheckpoint, type components,
+  canonicalBytes, countValidSignatures, fromBase64, fromBase64Url, hashLeaf, toBase64, verifyCheckpoint, verifyInclusion, verifyLog,
+  type LogIdentity, type LogProblem, type LogVerification, type VeilgateClient, type VerifiedCheckpoint, type components,
 } from '@veilgate/sdk';
 import { expectedLog, loadTrusted, saveTrusted } from './trust.ts';
 
@@ -17,25 +17,9 @@ export type Trace = S['Trace'];
 /** An event as the log holds it: `v`, `type`, `time` and the event's own fields. */
 export type AuditEvent = AuditEntry['entry'];
 
-/** Throws the hub's error as an ApiError (code, field), as the SDK's own calls do. */
-function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.data !== undefined && result.response.ok) return result.data;
-  const body = result.error as { code?: S['ErrorCode']; message?: string; field?: string } | undefined;
-  throw new ApiError(result.response.status, {
-    code: body?.code ?? 'internal',
-    message: body?.message ?? `HTTP ${result.response.status}`,
-    ...(body?.field ? { field: body.field } : {}),
-  });
-}
-
-/** `GET /v1/audit/entries`: entries `start …` (at most `limit`) and the log's size. */
-export async function fetchEntries(client: VeilgateClient, start: number, limit: number): Promise<S['AuditEntryPage']> {
-  return unwrap(await client.api.GET('/v1/audit/entries', { params: { query: { start: String(start), limit: String(limit) } } }));
-}
-
 /** One entry, or undefined when the log has none at `index`; with the log's size. */
 export async function fetchEntry(client: VeilgateClient, index: number): Promise<{ entry: AuditEntry | undefined; logSize: number }> {
-  const page = await fetchEntries(client, index, 1);
+  const page = await client.auditEntries(index, 1);
   const entry = page.entries.find((e) => e.index === index);
   return { entry, logSize: page.treeSize };
 }
@@ -45,14 +29,6 @@ export function recomputeLeafHash(event: AuditEvent): string {
   return toBase64(hashLeaf(canonicalBytes(event)));
 }
 
-/** Where verifyLog reads the hub's log: the checkpoint, pages of entries, consistency proofs. */
-export function logSource(client: VeilgateClient): LogSource {
-  return {
-    checkpoint: () => client.checkpoint(),
-    entries: (start, limit) => fetchEntries(client, start, limit),
-    consistency: async (from, to) => unwrap(await client.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
-  };
-}
 
 /** The checkpoint's log signature, checked against the expected (pinned) log identity, never the key in the same response. */
 export type SignatureCheck =
@@ -110,17 +86,14 @@ export async function proveInclusion(client: VeilgateClient, index: number, even
   const checkpoint = verifyCheckpoint(cp.note, { logKey: { name: log.origin, publicKey: fromBase64Url(log.publicKey) } });
   const treeSize = Number(checkpoint.size);
   if (index >= treeSize) throw new NotYetSignedError(index, treeSize);
-  const proof = unwrap(
-    await client.api.GET('/v1/audit/proof/inclusion', { params: { query: { index: String(index), treeSize: String(treeSize) } } }),
-  );
+  const proof = await client.inclusionProof(index, treeSize);
   verifyInclusion({ leafHash: hashLeaf(canonicalBytes(event)), index, treeSize, proof: proof.proof.map(fromBase64), root: checkpoint.root });
   return { treeSize, proofLength: proof.proof.length, root: toBase64(checkpoint.root) };
 }
 
 /** `GET /v1/audit/trace/{entry}`, every step verified against the expected log identity; with the verified checkpoint. */
 export async function verifiedTrace(client: VeilgateClient, target: string): Promise<{ trace: Trace; checkpoint: VerifiedCheckpoint }> {
-  const trace = unwrap(await client.api.GET('/v1/audit/trace/{entry}', { params: { path: { entry: target } } }));
-  return { trace, checkpoint: verifyTrace(trace, await expectedLog(client)) };
+  return client.verifiedTrace(target, await expectedLog(client));
 }
 
 /** A hash cut to its first characters for tables (the full value goes in `title`). */
@@ -182,7 +155,7 @@ export async function verifyWholeLog(client: VeilgateClient, onProgress: (done: 
   const log = await expectedLog(client);
   const trusted = record?.size !== undefined && record.root !== undefined ? { size: record.size, root: record.root } : undefined;
   const pinnedWitnesses = record?.witnesses && record.quorum !== undefined ? { keys: record.witnesses, quorum: record.quorum } : undefined;
-  const result = await verifyLog(logSource(client), {
+  const result = await verifyLog(client.logSource(), {
     log,
     onProgress,
     ...(trusted ? { trusted } : {}),

@@ -8,7 +8,6 @@ import { useTranslation } from 'react-i18next';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import type { Loaded } from '../../components/use-load.ts';
 import { checkCheckpoint, cosignatureValid, type Checkpoint } from './audit-data.ts';
-import { NOWRAP } from './event-text.tsx';
 import { fingerprint, type useLogTrust, type WitnessPin } from './trust.ts';
 
 type Trust = ReturnType<typeof useLogTrust>;
@@ -125,7 +124,7 @@ export function CheckpointCard(props: { checkpoint: Loaded<Checkpoint>; trust: T
                     <tbody>
                       {rows.map((w) => (
                         <tr key={`${w.node}-${w.state}`}>
-                          <th scope="row" style={NOWRAP}><code>{w.node}</code></th>
+                          <th scope="row" className="nowrap"><code>{w.node}</code></th>
                           <td>
                             <span className={`badge ${w.claimed ? 'ok' : 'pending'}`}>{w.claimed ? tc('yes') : tc('no')}</span>
                           </td>
@@ -140,7 +139,7 @@ export function CheckpointCard(props: { checkpoint: Loaded<Checkpoint>; trust: T
                               <span className="muted">{t('checkpoint.absent')}</span>
                             )}
                           </td>
-                          <td><code style={NOWRAP} title={w.key}>{fingerprint(w.key)}</code></td>
+                          <td><code className="nowrap" title={w.key}>{fingerprint(w.key)}</code></td>
                           <td>
                             <span className={`badge ${w.state === 'pinned' ? 'ok' : w.state === 'firstUse' ? 'pending' : 'warn'}`}>{t(`checkpoint.pinState.${w.state}`)}</span>
                           </td>

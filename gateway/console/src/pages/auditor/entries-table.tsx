@@ -9,8 +9,8 @@ import { Link } from '../../router.tsx';
 import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { useLocale } from '../../components/format.ts';
-import { entryStatus, fetchEntries, formatLogTime, shortHash, useLastVerification, type EntryStatus } from './audit-data.ts';
-import { EventSummary, EventType, NOWRAP, useProblemText } from './event-text.tsx';
+import { entryStatus, formatLogTime, shortHash, useLastVerification, type EntryStatus } from './audit-data.ts';
+import { EventSummary, EventType, useProblemText } from './event-text.tsx';
 
 export const PAGE_SIZE = 50;
 
@@ -41,7 +41,7 @@ export function EntriesTable(props: { size: number }) {
   const total = props.size;
   const end = Math.max(0, total - page * PAGE_SIZE);
   const start = Math.max(0, end - PAGE_SIZE);
-  const entries = useLoad(async () => (end > start ? (await fetchEntries(client, start, end - start)).entries : []), [client, start, end]);
+  const entries = useLoad(async () => (end > start ? (await client.auditEntries(start, end - start)).entries : []), [client, start, end]);
   const rows = [...(entries.data ?? [])].filter((e) => e.index >= start && e.index < end).reverse();
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
 
@@ -88,7 +88,7 @@ export function EntriesTable(props: { size: number }) {
             <table>
               <thead>
                 <tr>
-                  <th scope="col" className="num" style={NOWRAP}>{t('entries.index')}</th>
+                  <th scope="col" className="num nowrap">{t('entries.index')}</th>
                   <th scope="col">{t('entries.time')}</th>
                   <th scope="col">{t('entries.type')}</th>
                   <th scope="col">{t('entries.summary')}</th>
@@ -104,13 +104,13 @@ export function EntriesTable(props: { size: number }) {
                       <th scope="row" className="num">
                         <Link to={`auditor/entry/${e.index}`}>{e.index}</Link>
                       </th>
-                      <td className="small" style={NOWRAP}>
+                      <td className="small nowrap">
                         <time dateTime={String(e.entry.time)}>{formatLogTime(e.entry.time, locale)}</time>
                       </td>
                       <td><EventType type={e.entry.type} /></td>
                       <td><EventSummary event={e.entry} /></td>
-                      <td><code style={NOWRAP} title={e.leafHash}>{shortHash(e.leafHash)}</code></td>
-                      <td style={NOWRAP}><StatusBadge status={status} /></td>
+                      <td><code className="nowrap" title={e.leafHash}>{shortHash(e.leafHash)}</code></td>
+                      <td className="nowrap"><StatusBadge status={status} /></td>
                     </tr>
                   );
                 })}

@@ -29,14 +29,12 @@ export function EventType(props: { type: unknown; inline?: boolean }) {
   const name = key ? t(`types.${key}`) : undefined;
   return (
     <>
-      <code style={NOWRAP}>{String(props.type)}</code>
+      <code className="nowrap">{String(props.type)}</code>
       {name ? props.inline ? <span className="muted small"> · {name}</span> : <div className="muted small">{name}</div> : null}
     </>
   );
 }
 
-/** Identifiers and hashes wrap between words, never inside one. */
-export const NOWRAP = { whiteSpace: 'nowrap', wordBreak: 'normal' } as const;
 
 /** One labelled fact of a summary: plain text, an identifier, or a hash (shortened). */
 interface Fact {
@@ -160,12 +158,12 @@ export function EventSummary(props: { event: AuditEvent }) {
           {f.kind === 'text' ? (
             <span>{f.value}</span>
           ) : f.kind === 'hash' ? (
-            <code style={NOWRAP} title={f.value}>{shortHash(f.value)}</code>
+            <code className="nowrap" title={f.value}>{shortHash(f.value)}</code>
           ) : (
             f.value.split(', ').map((id, j) => (
               <Fragment key={j}>
                 {j > 0 ? ', ' : null}
-                <code style={NOWRAP}>{id}</code>
+                <code className="nowrap">{id}</code>
               </Fragment>
             ))
           )}

@@ -11,7 +11,6 @@ import { CheckpointCard } from './checkpoint-card.tsx';
 import { TrustAlerts } from './trust-alerts.tsx';
 import { VerifyPanel } from './verify-panel.tsx';
 import { EntriesTable } from './entries-table.tsx';
-import { fetchEntries } from './audit-data.ts';
 import { useLogTrust } from './trust.ts';
 
 export function AuditLogPage() {
@@ -21,7 +20,7 @@ export function AuditLogPage() {
   const trust = useLogTrust(client);
   const checkpoint = useLoad(() => client.checkpoint(), [client]);
   // The log's size (entries may be newer than the latest checkpoint).
-  const size = useLoad(async () => (await fetchEntries(client, 0, 1)).treeSize, [client]);
+  const size = useLoad(async () => (await client.auditEntries(0, 1)).treeSize, [client]);
   const [notice, setNotice] = useState<string>();
   const verifyButton = useRef<HTMLButtonElement>(null);
   const refresh = () => {

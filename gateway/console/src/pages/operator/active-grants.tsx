@@ -9,8 +9,8 @@ import { useSession } from '../../session.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { useRowActions } from '../../components/use-row-actions.ts';
 import { InstitutionLine } from './institution.tsx';
-import { decisionOf, formatDateTime, formatNumber, NOWRAP, PRE_WRAP, PurposeText, ReasonForm, useLocale } from './shared.tsx';
-import { useAccessRequests } from './use-requests.ts';
+import { decisionOf, formatDateTime, formatNumber, PRE_WRAP, PurposeText, ReasonForm, useLocale } from './shared.tsx';
+import { useAccessRequests } from '../../components/use-access-requests.ts';
 import { focusBelongsTo, LiveStatus, useLiveStatus } from './live-status.tsx';
 
 const COLUMNS = 8;
@@ -109,7 +109,7 @@ export function ActiveGrantsPage() {
                         <div>{t('queries', { count: r.queryQuota, value: formatNumber(r.queryQuota, locale) })}</div>
                         <div className="muted">ρ ≤ {formatNumber(r.privacyBudget, locale, 4)}</div>
                       </td>
-                      <td style={NOWRAP}>
+                      <td className="nowrap">
                         <button
                           type="button"
                           className="danger"
@@ -179,7 +179,7 @@ export function ActiveGrantsPage() {
                     <th scope="row"><code>{r.id}</code></th>
                     <td><code>{r.researcher}</code></td>
                     <td className="small">{mine.datasets.join(', ')}</td>
-                    <td style={NOWRAP}><span className={`badge ${mine.state}`}>{t(`decisionStates.${mine.state}`)}</span></td>
+                    <td className="nowrap"><span className={`badge ${mine.state}`}>{t(`decisionStates.${mine.state}`)}</span></td>
                     <td className="small">{formatDateTime(mine.state === 'expired' ? mine.expiresAt : mine.decidedAt, locale)}</td>
                     <td className="small" style={PRE_WRAP}>{mine.reason ?? '—'}</td>
                   </tr>

@@ -12,7 +12,7 @@ import { useSession } from '../../session.tsx';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Progress } from '../../components/progress.tsx';
 import { InstitutionLine, useInstitution } from './institution.tsx';
-import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, NOWRAP, useLocale } from './shared.tsx';
+import { formatNumber, NO_MARGIN, NO_TOP_MARGIN, useLocale } from './shared.tsx';
 import { LiveStatus, useLiveStatus } from './live-status.tsx';
 import { useLocalized } from '../../components/localized.ts';
 
@@ -110,7 +110,7 @@ export function ConsentPage() {
               <tbody>
                 {(['subject', 'purpose', 'status', 'recorded_at'] as const).map((c) => (
                   <tr key={c}>
-                    <th scope="row" style={NOWRAP}><code>{c}</code></th>
+                    <th scope="row" className="nowrap"><code>{c}</code></th>
                     <td className="small">{t(`consent.columns.${c}`)}</td>
                   </tr>
                 ))}

@@ -16,7 +16,7 @@ import { useRowActions } from '../../components/use-row-actions.ts';
 import { RequestCard } from './request-card.tsx';
 import { decisionOf } from './shared.tsx';
 import { InstitutionLine } from './institution.tsx';
-import { useAccessRequests } from './use-requests.ts';
+import { useAccessRequests } from '../../components/use-access-requests.ts';
 import { focusBelongsTo, LiveStatus, useLiveStatus } from './live-status.tsx';
 
 export function PendingRequestsPage() {

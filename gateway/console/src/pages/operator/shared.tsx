@@ -19,8 +19,6 @@ export function decisionOf(request: AccessRequest, node: string | undefined): De
 
 export { formatDateTime, formatNumber, useLocale } from '../../components/format.ts';
 
-/** Keeps a cell's short content (a status badge, a button, a date) on one line. */
-export const NOWRAP = { whiteSpace: 'nowrap' } as const;
 /** Keeps line breaks a person typed (a justification, a reason). */
 export const PRE_WRAP = { whiteSpace: 'pre-wrap' } as const;
 /** No margin: a card in a `grid2` (the grid's gap spaces it), a heading in a row. */

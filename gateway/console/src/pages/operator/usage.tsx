@@ -12,7 +12,7 @@ import { ErrorBanner } from '../../components/error-banner.tsx';
 import { InstitutionLine } from './institution.tsx';
 import { BarChartFigure } from '../../components/bar-chart.tsx';
 import { DatasetSettings } from './dataset-settings.tsx';
-import { downloadText, formatNumber, NOWRAP, useLocale, utcDay } from './shared.tsx';
+import { downloadText, formatNumber, useLocale, utcDay } from './shared.tsx';
 
 type UsageRow = components['schemas']['UsageRow'];
 interface Totals {
@@ -186,7 +186,7 @@ export function UsagePage() {
               <tbody>
                 {dayRows.map((r) => (
                   <tr key={`${r.day}|${r.dataset}|${r.researcher}`}>
-                    <th scope="row" style={NOWRAP}>{r.day}</th>
+                    <th scope="row" className="nowrap">{r.day}</th>
                     <td><code>{r.dataset}</code></td>
                     <td><code>{r.researcher}</code></td>
                     <td className="num">{n(r.queries)}</td>

@@ -9,7 +9,7 @@ import { useLoad } from '../../components/use-load.ts';
 import { ErrorBanner } from '../../components/error-banner.tsx';
 import { Link } from '../../router.tsx';
 import { useResearcherKeys } from './keys-context.tsx';
-import { CARD_HEADING, NOWRAP, NeedKeys, PurposeText, StatusRegion, formatDateTime, formatNumber, useAutoRefresh, useLocale } from './shared.tsx';
+import { CARD_HEADING, NeedKeys, PurposeText, StatusRegion, formatDateTime, formatNumber, useAutoRefresh, useLocale } from './shared.tsx';
 
 export function GrantsPage() {
   const { t } = useTranslation('researcher');
@@ -77,17 +77,17 @@ export function GrantsPage() {
                     </th>
                     <td>
                       {g.datasets.map((d) => (
-                        <div key={d}><code style={NOWRAP}>{d}</code></div>
+                        <div key={d}><code className="nowrap">{d}</code></div>
                       ))}
                       <div className="muted small">{t('grants.table.scope', { elements: g.elements.join(', '), operations: g.operations.join(', ') })}</div>
                     </td>
                     <td><PurposeText code={g.purpose} /></td>
                     <td>{formatDateTime(g.expiresAt, locale)}</td>
-                    <td className="num" style={NOWRAP}>
+                    <td className="num nowrap">
                       {t('grants.table.used', { used: num(g.queriesUsed), quota: num(g.queryQuota) })}
                       {g.queriesUsed >= g.queryQuota ? <div><span className="badge bad">{t('grants.table.exhausted')}</span></div> : null}
                     </td>
-                    <td className="num" style={NOWRAP}>
+                    <td className="num nowrap">
                       {b ? (
                         <>
                           <div>{t('grants.table.spent', { spent: num(b.spent), budget: num(b.budget) })}</div>

@@ -1,7 +1,7 @@
 /** My access requests: scope, purpose, state, each institution's decision and its reasons; Withdraw while submitted. */
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
-import { NOWRAP, PurposeText, StateBadge, formatDateTime, useLocale } from './shared.tsx';
+import { PurposeText, StateBadge, formatDateTime, useLocale } from './shared.tsx';
 
 type S = components['schemas'];
 
@@ -36,13 +36,13 @@ export function RequestTable(props: { requests: S['AccessRequest'][]; busy: Read
                 </th>
                 <td>
                   {r.datasets.map((d) => (
-                    <div key={d}><code style={NOWRAP}>{d}</code></div>
+                    <div key={d}><code className="nowrap">{d}</code></div>
                   ))}
                   <div className="muted small">{t('requests.table.scope', { elements: r.elements.join(', '), operations: r.operations.join(', ') })}</div>
                 </td>
                 <td><PurposeText code={r.purpose} /></td>
                 <td>
-                  <span style={NOWRAP}><StateBadge state={r.state} /></span>
+                  <span className="nowrap"><StateBadge state={r.state} /></span>
                   {r.state === 'submitted' ? (
                     <div>
                       <button

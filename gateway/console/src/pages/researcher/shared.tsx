@@ -19,8 +19,6 @@ export const OPERATIONS: S['Operation'][] = ['count', 'sum', 'mean', 'variance',
 
 /** A heading at the top of a card (no extra space above it). */
 export const CARD_HEADING = { marginTop: 0 } as const;
-/** Identifiers and dates that should not break inside a narrow table cell. */
-export const NOWRAP = { whiteSpace: 'nowrap', wordBreak: 'normal' } as const;
 /** The description under a checkbox, aligned with the checkbox's text. */
 export const CHECK_DETAIL = { marginLeft: 26 } as const;
 

@@ -1,14 +1,16 @@
 /**
- * This institution's access requests, with the hub's answer to a decision or revocation
- * applied at once (`apply`), before the reload returns: a request just approved, denied or
- * revoked leaves the list (or its buttons become disabled) immediately, so a stale button
- * cannot send the same decision again. An applied answer gives way to the list of a load
- * started after it.
+ * The caller's access requests (a researcher's own, an operator's institution's), with the
+ * hub's answer to an action applied at once (`apply`), before the reload returns: a request
+ * just submitted, withdrawn, approved, denied or revoked shows its new state immediately, so
+ * a stale button cannot send the same action again. An applied answer gives way to the list
+ * of a load started after it; one the list does not have yet (just submitted) is added.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { useSession } from '../../session.tsx';
-import { useLoad } from '../../components/use-load.ts';
-import type { AccessRequest } from './shared.tsx';
+import type { components } from '@veilgate/sdk';
+import { useSession } from '../session.tsx';
+import { useLoad } from './use-load.ts';
+
+type AccessRequest = components['schemas']['AccessRequest'];
 
 interface Applied {
   request: AccessRequest;
@@ -41,6 +43,9 @@ export function useAccessRequests() {
     });
   }, [loaded.data]);
 
-  const data = loaded.data?.map((r) => applied.get(r.id)?.request ?? r);
+  const data = loaded.data && [
+    ...loaded.data.map((r) => applied.get(r.id)?.request ?? r),
+    ...[...applied.values()].filter((a) => !loaded.data!.some((r) => r.id === a.request.id)).map((a) => a.request),
+  ];
   return { data, error: loaded.error, loading: loaded.loading, reload, apply };
 }
