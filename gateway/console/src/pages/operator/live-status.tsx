@@ -1,10 +1,11 @@
 /**
- * The one live region of an operator page: a `role="status"` container that is always in the
- * page (empty at first), so screen readers announce each message put into it. It can take
- * focus (tabIndex -1), which the pages use when the element that had focus went away.
+ * The operator pages' messages for their live region (components/status-region.tsx): text
+ * computed at render (it follows a language switch) and focus moved to it on request, which
+ * the pages use when the element that had focus went away.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useLocale } from '../../components/format.ts';
+import { StatusRegion } from '../../components/status-region.tsx';
 
 export interface StatusMessage {
   /** The text in the console's language (`locale` for Intl), computed at render so it follows a language switch. */
@@ -40,15 +41,10 @@ export function LiveStatus(props: { status: LiveStatusState; fallback?: string }
   const locale = useLocale();
   const { message, focusTick } = props.status;
   const text = message?.text(locale) ?? props.fallback ?? '';
-  const className = !text ? undefined : message?.tone === 'success' ? 'success' : 'muted';
   useEffect(() => {
     if (focusTick > 0 && ref.current?.textContent) ref.current.focus();
   }, [focusTick]);
-  return (
-    <div role="status" ref={ref} tabIndex={-1} className={className}>
-      {text}
-    </div>
-  );
+  return <StatusRegion ref={ref} message={text} tone={message?.tone === 'success' ? 'success' : 'muted'} />;
 }
 
 /**

@@ -3,7 +3,7 @@
  * state badges, number and date formatting in the console's language, the page's live
  * status region and moving focus once a render is done.
  */
-import { useCallback, useEffect, useRef, useState, type Ref } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { components } from '@veilgate/sdk';
 import { Link } from '../../router.tsx';
@@ -22,18 +22,7 @@ export const CARD_HEADING = { marginTop: 0 } as const;
 /** The description under a checkbox, aligned with the checkbox's text. */
 export const CHECK_DETAIL = { marginLeft: 26 } as const;
 
-/**
- * The page's live region: always in the page, empty until there is something to say, so
- * that screen readers announce what is put into it. Focusable (not in the tab order) so that
- * focus can move to it when the control that was used goes away.
- */
-export function StatusRegion(props: { ref?: Ref<HTMLDivElement>; message?: string; tone?: 'success' | 'muted' }) {
-  return (
-    <div role="status" ref={props.ref} tabIndex={-1}>
-      {props.message ? <p className={props.tone ?? 'success'}>{props.message}</p> : null}
-    </div>
-  );
-}
+export { StatusRegion } from '../../components/status-region.tsx';
 
 /**
  * Moves focus once the next render is committed (a button that was disabled while busy is
