@@ -55,6 +55,10 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   insufficient_credits: 402,
   rate_limited: 429,
   disclosure_control: 422,
+  statement_mismatch: 403,
+  rho_too_large: 422,
+  participant_unknown: 403,
+  mask_key_invalid: 403,
   internal: 500,
 };
 

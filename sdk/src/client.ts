@@ -17,9 +17,8 @@ import { decodeResult, type GroupResult } from './protocol/decode.ts';
 import { NOISE_HEADROOM, planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
 import { elementsOfQuery } from './protocol/plan.ts';
-import { tokenDigests } from './protocol/token-digests.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
-import { createDpopProof } from './consent/dpop.ts';
+import { createQueryProof } from './consent/query-proof.ts';
 import type { IdentityKey } from './consent/identity.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
 import type { VerifiedCheckpoint } from './log/checkpoint.ts';
@@ -318,6 +317,22 @@ export class VeilgateClient {
     return choose(fresh);
   }
 
+  /**
+   * The participants and ρ a query's signed statement names: the institutions holding its
+   * datasets, and — when any of them has differential privacy on — the ρ asked for or the
+   * largest default of those datasets (the hub charges the same, protocol.md §10).
+   */
+  async #statementTerms(query: Query, rho: number | undefined, refresh: boolean): Promise<{ participants: string[]; rho: number }> {
+    let catalog = await this.catalog({ refresh });
+    if (query.datasets.some((id) => !catalog.datasets.some((d) => d.id === id))) catalog = await this.catalog({ refresh: true });
+    const datasets = query.datasets.map((id) => catalog.datasets.find((d) => d.id === id)).filter((d) => d !== undefined);
+    const dp = datasets.filter((d) => d.differentialPrivacy);
+    return {
+      participants: [...new Set(datasets.map((d) => d.node))].sort(),
+      rho: dp.length === 0 ? 0 : rho ?? Math.max(...dp.map((d) => d.defaultRho)),
+    };
+  }
+
   /** Opens a progress channel and forwards its events as `contributed` / `combining` phases. */
   #watchProgress(progress: (p: QueryProgress) => void): { channel: string; stop: () => void } {
     const channel = newProgressChannel();
@@ -347,24 +362,29 @@ export class VeilgateClient {
     progress({ phase: 'tokens' });
     const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
     // With no token to bind there is nothing to prove: the hub will say which token is missing.
-    progress({ phase: 'signing' });
-    const dpop = tokens.length
-      ? await createDpopProof({
-          privateJwk: options.identity.privateJwk, publicJwk: options.identity.publicJwk,
-          htm: 'POST', htu: `${this.#baseUrl}/v1/queries`, accessTokens: tokenDigests(tokens),
-        })
-      : undefined;
-    const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(options.rho ? { rho: options.rho } : {}) };
-    const nodesOf = (c: S['Catalog']) => [...new Set(query.datasets.map((id) => c.datasets.find((d) => d.id === id)?.node ?? id))];
-    progress({ phase: 'fan-out', nodes: nodesOf(await this.catalog()) });
-    // With a progress callback, watch a progress channel while the hub fans out; the stream
-    // is advisory — if it fails, the query still runs.
-    const watching = options.onProgress ? this.#watchProgress(progress) : undefined;
-    const headers: Record<string, string> = { ...(dpop ? { DPoP: dpop } : {}), ...(watching ? { 'Veilgate-Progress': watching.channel } : {}) };
-    const result = await this.api
-      .POST('/v1/queries', { body, headers })
-      .then(unwrap)
-      .finally(() => watching?.stop());
+    // spec/protocol.md §9.1: the proof signs the whole request — query, key, purpose, ρ,
+    // participants and tokens — so no hub can change what the institutions compute. If the
+    // hub finds the statement stale (the catalog's ρ or membership changed), sign it once more
+    // against a fresh catalog.
+    const send = async (refresh: boolean) => {
+      progress({ phase: 'signing' });
+      const { participants, rho } = await this.#statementTerms(query, options.rho, refresh);
+      const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(rho > 0 ? { rho } : {}) };
+      const dpop = tokens.length ? await createQueryProof({ identity: options.identity, htu: `${this.#baseUrl}/v1/queries`, request: body, participants }) : undefined;
+      progress({ phase: 'fan-out', nodes: participants });
+      // With a progress callback, watch a progress channel while the hub fans out; the stream
+      // is advisory — if it fails, the query still runs.
+      const watching = options.onProgress ? this.#watchProgress(progress) : undefined;
+      const headers: Record<string, string> = { ...(dpop ? { DPoP: dpop } : {}), ...(watching ? { 'Veilgate-Progress': watching.channel } : {}) };
+      return this.api
+        .POST('/v1/queries', { body, headers })
+        .then(unwrap)
+        .finally(() => watching?.stop());
+    };
+    const result = await send(false).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'statement_mismatch' && err.field === 'DPoP') return send(true);
+      throw err;
+    });
     const catalog = await this.catalog();
     const he = await loadHe();
     let rowBound = 0n;

@@ -48,6 +48,10 @@ export type { CreateDpopProofInput, VerifyDpopProofOptions, DpopProofResult } fr
 export { generateIdentityKey, jwkThumbprint, exportIdentity, importIdentity } from './consent/identity.ts';
 export type { IdentityKey, Ed25519PublicJwk, Ed25519PrivateJwk } from './consent/identity.ts';
 export { tokenDigests } from './protocol/token-digests.ts';
+export { queryStatement, queryStatementDigest, athInput, QUERY_STATEMENT_CLAIM, QUERY_STATEMENT_VERSION } from './protocol/query-statement.ts';
+export type { QueryStatement, QueryStatementInput } from './protocol/query-statement.ts';
+export { createQueryProof } from './consent/query-proof.ts';
+export type { QueryProofInput } from './consent/query-proof.ts';
 export { deriveMask, addMask, derivePairKey, MASK_DOMAIN } from './privacy/masks.ts';
 export type { MaskPeer, DeriveMaskOptions } from './privacy/masks.ts';
 export { generateMaskKeyPair, maskPublicKey, x25519SharedSecret } from './privacy/x25519-keys.ts';

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import {
-  ApiError, VeilgateClient, createDpopProof, fromBase64Url, generateIdentityKey, signConsentToken, tokenDigests,
+  ApiError, VeilgateClient, createQueryProof, fromBase64Url, generateIdentityKey, signConsentToken,
   type IdentityKey, type Query,
 } from '@veilgate/sdk';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -158,7 +158,10 @@ describe('DPoP (RFC 9449)', () => {
     return { status: res.status, body: (await res.json()) as { code: string }, challenge: res.headers.get('www-authenticate') };
   }
   const proof = (identity: IdentityKey, tokens: string[], now?: number) =>
-    createDpopProof({ privateJwk: identity.privateJwk, publicJwk: identity.publicJwk, htm: 'POST', htu: `${t.space.hubUrl}/v1/queries`, accessTokens: tokenDigests(tokens), ...(now ? { now } : {}) });
+    createQueryProof({
+      identity, htu: `${t.space.hubUrl}/v1/queries`, request: { keyId: t.keys.keyId, purpose: 'DUO:0000006', tokens, query: count([datasetA]) },
+      participants: [t.datasetHospital[datasetA]!], ...(now ? { now } : {}),
+    });
 
   it('a fresh proof works once; the same proof again is a replay', async () => {
     const tokens = [await realTokenOf(A)];

@@ -88,11 +88,12 @@ describe('query progress', () => {
 
 /** POST /v1/queries with a progress header (and a DPoP proof when tokens are given). */
 async function raw(channel: string, options: { identity?: Awaited<ReturnType<typeof generateIdentityKey>>; tokens?: string[] } = {}): Promise<Response> {
-  const { createDpopProof, tokenDigests } = await import('@veilgate/sdk');
+  const { createQueryProof } = await import('@veilgate/sdk');
   const identity = options.identity ?? t.identity;
   const { purpose, tokens } = options.tokens ? { purpose: 'DUO:0000006', tokens: options.tokens } : await t.client.tokensFor(query(t.datasets), identity);
   const url = `${t.space.hubUrl}/v1/queries`;
-  const dpop = tokens.length ? await createDpopProof({ privateJwk: identity.privateJwk, publicJwk: identity.publicJwk, htm: 'POST', htu: url, accessTokens: tokenDigests(tokens) }) : undefined;
+  const participants = [...new Set(t.datasets.map((d) => t.datasetHospital[d]!))];
+  const dpop = tokens.length ? await createQueryProof({ identity, htu: url, request: { keyId: t.keys.keyId, query: query(t.datasets), purpose, tokens }, participants }) : undefined;
   return fetch(url, {
     method: 'POST',
     headers: { Authorization: `Bearer ${t.space.accounts.researcher}`, 'content-type': 'application/json', 'Veilgate-Progress': channel, ...(dpop ? { DPoP: dpop } : {}) },

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createDpopProof, toBase64, tokenDigests, type Query } from '@veilgate/sdk';
+import { createQueryProof, toBase64, type Query } from '@veilgate/sdk';
 import { operationCoverage, responseProblem } from '../../gateway/src/http/openapi.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -68,7 +68,8 @@ describe('servers answer what the spec declares', () => {
     expect((await call('getKey', 'GET', `${hub}/v1/keys/${'0'.repeat(64)}`)).status).toBe(404);
     const query: Query = { datasets: t.datasets, groupBy: [{ element: 'smoking' }], aggregates: [{ op: 'count' }, { op: 'variance', element: 'hba1c' }] };
     const { purpose, tokens } = await t.client.tokensFor(query, t.identity);
-    const dpop = () => createDpopProof({ privateJwk: t.identity.privateJwk, publicJwk: t.identity.publicJwk, htm: 'POST', htu: `${hub}/v1/queries`, accessTokens: tokenDigests(tokens) });
+    const participants = [...new Set(query.datasets.map((d) => t.datasetHospital[d]!))];
+    const dpop = () => createQueryProof({ identity: t.identity, htu: `${hub}/v1/queries`, request: { keyId: t.keys.keyId, query, purpose, tokens }, participants });
     const result = await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query, purpose, tokens }, headers: { DPoP: await dpop() } });
     expect(result.status).toBe(200);
     expect((await call('runQuery', 'POST', `${hub}/v1/queries`, { apiKey: researcher, body: { keyId: t.keys.keyId, query: { ...query, datasets: ['x.y'] }, purpose, tokens }, headers: { DPoP: await dpop() } })).status).toBe(400);

@@ -47,7 +47,7 @@ export type HubEvent = Base &
 /** A node's own events (its log of what it computed and witnessed). */
 export type NodeEvent = Base &
   (
-    | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number; tokenJti: string; purpose: string; rowsExcludedByConsent: boolean }
+    | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number; tokenJti: string; purpose: string; rowsExcludedByConsent: boolean; rho: number; tokenRhoSpent: number; tokenQueries: number }
     | { type: 'token.signed'; requestId: string; jti: string; kid: string; researcher: string; datasets: string[]; approvals: string[]; expiresAt: string }
     | { type: 'token.revoked'; requestId: string; jti: string }
     | { type: 'consent.applied'; dataset: string; records: number; withdrawnSubjects: number }

@@ -50,8 +50,9 @@ export interface DatasetConfig {
   /**
    * Differential privacy (DESIGN §6), on by default: the node adds its share of integer
    * noise so that the sum carries noise calibrated to `defaultRho`-zCDP (or the query's ρ).
+   * `maxRhoPerQuery` (default 0.25) is the most one query may spend: the node refuses more.
    */
-  differentialPrivacy?: { enabled?: boolean; defaultRho?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
+  differentialPrivacy?: { enabled?: boolean; defaultRho?: number; maxRhoPerQuery?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
   /** DataSHIELD nfilter.subset (default 3): a filtered subset smaller than this yields nothing. */
   minSubsetSize?: number;
   /** DataSHIELD nfilter.levels (default 0.33): at most this ratio of groups to rows. */

@@ -118,8 +118,12 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const started: { close(): Promise<void> }[] = [];
   try {
     const nodes: { id: string; name: string; url: string; signingKey: string }[] = [];
+    // The data space's membership list, handed to every institution: each pins its peers'
+    // signing keys from it (protocol.md §10), so no hub can add a member of its own.
+    const nodeKeys = hospitals.map(() => generateSigningKey());
+    const peers = hospitals.map((h, i) => ({ id: h.nodeId, signingKey: nodeKeys[i]!.publicKey }));
     for (const [i, h] of hospitals.entries()) {
-      const key = generateSigningKey();
+      const key = nodeKeys[i]!;
       // A demo start is a fresh data space: new keys, so no node state from an earlier run.
       for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, 'nodes', `${h.nodeId}.sqlite${suffix}`), { force: true });
       const config: NodeConfig = {
@@ -127,6 +131,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
         signingKey: key.secretKey, dataDir, datasets: h.datasets,
         hub: { id: 'hub', url: hubListening.url, publicKey: hubKey.publicKey, logKey: hubLogKey.publicKey },
         stateFile: join(dir, 'nodes', `${h.nodeId}.sqlite`),
+        peers,
       };
       const node = await startNode(config, dictionary, { log: (line) => log(`[node ${h.nodeId}] ${line}`) });
       started.push(node);

@@ -16,8 +16,8 @@ export interface NodeRegistration {
 /** A snapshot of what the nodes serve. */
 export interface CatalogSnapshot {
   datasets: Map<string, DatasetSummary>;
-  /** Each available node's X25519 mask key (base64url). */
-  maskKeys: Map<string, string>;
+  /** Each available node's X25519 mask key (base64url) and that node's signature over it. */
+  maskKeys: Map<string, { maskKey: string; maskKeySignature: string }>;
   unavailable: string[];
   fetchedAt: number;
 }
@@ -43,16 +43,16 @@ export function createCatalog(
   let current: Promise<CatalogSnapshot> | undefined;
   const load = async (): Promise<CatalogSnapshot> => {
     const datasets = new Map<string, DatasetSummary>();
-    const maskKeys = new Map<string, string>();
+    const maskKeys = new Map<string, { maskKey: string; maskKeySignature: string }>();
     const unavailable: string[] = [];
     await Promise.all(
       nodes().map(async (node) => {
         try {
           const res = await fetch(`${node.url}/v1/node`, { signal: AbortSignal.timeout(timeout) });
           if (!res.ok) throw new Error(`status ${res.status}`);
-          const info = (await res.json()) as { id: string; signingKey: string; maskKey: string; datasets: DatasetSummary[] };
+          const info = (await res.json()) as { id: string; signingKey: string; maskKey: string; maskKeySignature: string; datasets: DatasetSummary[] };
           if (info.id !== node.id || info.signingKey !== node.signingKey) throw new Error('identity does not match its registration');
-          maskKeys.set(node.id, info.maskKey);
+          maskKeys.set(node.id, { maskKey: info.maskKey, maskKeySignature: info.maskKeySignature });
           for (const d of info.datasets) if (d.node === node.id) datasets.set(d.id, d);
         } catch (err) {
           options.log?.(`catalog: node ${node.id} unavailable (${err instanceof Error ? err.message : 'error'})`);

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, resultDigest, planQuery, toBase64, toBase64Url,
+  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, queryStatement, queryStatementDigest, resultDigest, planQuery, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
-import type { CatalogSource, NodeRegistration } from './catalog.ts';
+import type { CatalogSnapshot, CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
 import type { QueryProgressEvent } from './progress-bus.ts';
 import { admitQuery } from './query-admission.ts';
@@ -52,7 +52,7 @@ export async function receiptFor(store: StateStore, index: number): Promise<Quer
 interface Prepared {
   datasets: DatasetSummary[];
   plan: SlotPlan;
-  maskKeys: Map<string, string>;
+  maskKeys: CatalogSnapshot['maskKeys'];
 }
 
 /** Key, catalog, plan: everything about a query that needs no consent yet. */
@@ -137,6 +137,13 @@ export async function runQuery(
   const queryId = `q_${toBase64Url(randomBytes(16))}`;
   const planSha256 = canonicalSha256(plan);
   const nodesOfQuery = [...new Set(datasets.map((d) => d.node))];
+  // protocol.md §9.1: the researcher signed the whole request. Check it here, before anything
+  // is reserved, with the ρ and participants the hub would send: a researcher whose view of
+  // the catalog is stale re-signs (every node checks the same statement again).
+  const statement = queryStatement({ keyId: request.keyId, query, purpose: request.purpose, rho: charge.rho, participants: nodesOfQuery, tokens: request.tokens });
+  if (admission.requestDigest !== queryStatementDigest(statement)) {
+    throw new GatewayError('statement_mismatch', `DPoP: the signed request statement does not match this request (ρ = ${charge.rho}, institutions ${[...nodesOfQuery].sort().join(', ')})`, { field: 'DPoP' });
+  }
   // DESIGN §4 step 4: the query is accepted — and logged — before any node is asked.
   await deps.store.insertQuery(
     { id: queryId, accountId: account.id, keyId: request.keyId, datasets: query.datasets, requestSha256: canonicalSha256(request), createdAt: new Date().toISOString() },
@@ -150,7 +157,9 @@ export async function runQuery(
     const registry = new Map(deps.nodes().map((n) => [n.id, n]));
     const issuedAt = Date.now();
     // Pairwise masks (protocol.md §10): every participant learns the others' mask keys.
-    const participants = [...byNode.keys()].map((node) => ({ node, maskKey: maskKeys.get(node) ?? '' }));
+    const participants = [...byNode.keys()].map((node) => ({
+      node, maskKey: maskKeys.get(node)?.maskKey ?? '', maskKeySignature: maskKeys.get(node)?.maskKeySignature ?? '', signingKey: registry.get(node)?.signingKey ?? '',
+    }));
     const requests = [...byNode].map(([nodeId, ids]) => {
       const node = registry.get(nodeId);
       if (!node) throw new GatewayError('node_unavailable', `node ${nodeId} is not registered with this hub`, { node: nodeId });

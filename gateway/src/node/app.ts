@@ -8,14 +8,16 @@ import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
 import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
-import { maskKeyOf } from './mask-key.ts';
+import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
+import { openPeerPins, type PeerNode } from './peer-pins.ts';
+import { openNodeLedger } from './ledger.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import { jsonBody } from '../http/json-body.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
 import { roundTwoFigures } from '../datasets/duckdb-dataset.ts';
-import { publicKeyOf } from '../crypto/ed25519.ts';
+import { publicKeyOf, signMessage } from '../crypto/ed25519.ts';
 import { computeContribution } from './compute.ts';
 import { createKeyCache } from './key-cache.ts';
 import { createReplayGuard, verifyHubSignature } from './hub-signature.ts';
@@ -39,16 +41,49 @@ export interface NodeDeps {
   hub: { id: string; url: string; publicKey: string; logKey: string };
   /** The node's own log and witness state. */
   state: NodeState;
+  /**
+   * The data space's other nodes and their signing keys, as the institution was given them
+   * out of band. Without it, peers are pinned on first use (protocol.md §10).
+   */
+  peers?: PeerNode[];
   log?: (line: string) => void;
 }
 
+/**
+ * Default ρ of a query (zCDP): 0.015, i.e. ε ≈ 0.93 at δ = 10⁻⁶ — within the "ε ≤ 1 per
+ * release" range that Dwork & Roth (2014, §3.5 and §1) and most deployments treat as strong.
+ */
+export const DEFAULT_RHO_PER_QUERY = 0.015;
+/**
+ * Default ceiling on one query's ρ: 0.25, i.e. ε ≈ 3.9 at δ = 10⁻⁶ — a tenth of the US Census
+ * Bureau's whole 2020 redistricting release (ρ = 2.63, Abowd et al. 2022, HDSR, Table 1).
+ */
+export const DEFAULT_MAX_RHO_PER_QUERY = 0.25;
+
 /** A dataset's differential-privacy policy: the operator's override, else its configuration (on by default). */
-export function privacyOf(deps: Pick<NodeDeps, 'state'>, d: LoadedDataset): { enabled: boolean; defaultRho: number } {
+export function privacyOf(deps: Pick<NodeDeps, 'state'>, d: LoadedDataset): { enabled: boolean; defaultRho: number; maxRhoPerQuery: number } {
   const override = deps.state.policy(d.config.id);
   return {
     enabled: override?.differentialPrivacy ?? d.config.differentialPrivacy?.enabled ?? true,
-    defaultRho: override?.defaultRho ?? d.config.differentialPrivacy?.defaultRho ?? 0.5,
+    defaultRho: override?.defaultRho ?? d.config.differentialPrivacy?.defaultRho ?? DEFAULT_RHO_PER_QUERY,
+    maxRhoPerQuery: d.config.differentialPrivacy?.maxRhoPerQuery ?? DEFAULT_MAX_RHO_PER_QUERY,
   };
+}
+
+/**
+ * The ρ this node charges for a computation: the signed ρ when differential privacy is on
+ * for any of its datasets (refused above the smallest per-query ceiling of those datasets),
+ * else nothing. The hub's word on ρ counts for nothing here.
+ */
+function chargedRho(deps: NodeDeps, body: ComputeRequestBody): number {
+  const policies = body.datasets.map((id) => deps.engine.datasets.get(id)).filter((d) => d !== undefined).map((d) => privacyOf(deps, d));
+  const dp = policies.filter((p) => p.enabled);
+  if (dp.length === 0) return 0;
+  const ceiling = Math.min(...dp.map((p) => p.maxRhoPerQuery));
+  if (body.rho > ceiling) {
+    throw new GatewayError('rho_too_large', `rho: ${body.rho} is above this institution's ceiling of ${ceiling} per query`, { field: 'rho' });
+  }
+  return body.rho;
 }
 
 /** The catalog entries of a node's datasets: metadata only, counts rounded. */
@@ -92,6 +127,9 @@ export function createNodeApp(deps: NodeDeps): Express {
   const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache() };
   const signingKey = publicKeyOf(deps.signingKey);
   const maskKey = maskKeyOf(deps.signingKey);
+  const maskKeySignature = signMessage(deps.signingKey, maskKeyDigest(deps.id, maskKey.publicKey));
+  const peers = openPeerPins(deps.state.db, { self: { id: deps.id, signingKey, maskKey: maskKey.publicKey }, ...(deps.peers ? { configured: deps.peers } : {}) });
+  const ledger = openNodeLedger(deps.state.db);
   const app = express();
   app.disable('x-powered-by');
   app.use(jsonBody('256kb'));
@@ -99,7 +137,7 @@ export function createNodeApp(deps: NodeDeps): Express {
     res.json({ status: 'ok', role: 'node', id: deps.id, version: VERSION });
   });
   mountOperation(app, 'getNodeInfo', {}, (_req, res) => {
-    res.json({ id: deps.id, institution: deps.institution, signingKey, maskKey: maskKey.publicKey, datasets: summarizeDatasets(deps) });
+    res.json({ id: deps.id, institution: deps.institution, signingKey, maskKey: maskKey.publicKey, maskKeySignature, datasets: summarizeDatasets(deps) });
   });
   mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
     const body = req.body as ComputeRequestBody;
@@ -108,19 +146,35 @@ export function createNodeApp(deps: NodeDeps): Express {
     // The node's own check of consent (DESIGN §4 step 5): its token, unrevoked and in scope,
     // bound to the key of the researcher's DPoP proof.
     const admitted = await admitComputation(gate, revoked, body);
-    const { envelope, claims } = await computeContribution(
-      {
-        nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log,
-        maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey, differentialPrivacy: (d) => privacyOf(deps, d).enabled,
-      },
-      body,
-      { purpose: admitted.purpose },
-    );
-    // The node's own log of what it computed (DESIGN §9): hashes and ids only.
+    // The participants (hence the masks) come from the signed statement; each peer must be
+    // pinned and its mask key signed by it (protocol.md §10).
+    peers.check(body.participants);
+    // This node's own policy and ledger (invariant 7): ρ per query at most the datasets'
+    // ceiling, and the token's budget and quota as this node counts them.
+    const rho = chargedRho(deps, body);
+    const { charge, usage } = ledger.charge({ jti: admitted.jti, budget: admitted.budget, quota: admitted.quota, rho });
+    let computed: Awaited<ReturnType<typeof computeContribution>>;
+    try {
+      computed = await computeContribution(
+        {
+          nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log,
+          maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey, differentialPrivacy: (d) => privacyOf(deps, d).enabled,
+        },
+        body,
+        { purpose: admitted.purpose },
+      );
+    } catch (err) {
+      ledger.refund(charge); // nothing was released
+      throw err;
+    }
+    const { envelope, claims } = computed;
+    // The node's own log of what it computed (DESIGN §9): hashes and ids only — and what it
+    // charged, so an auditor can hold the hub's ledger against the node's.
     deps.state.record(auditEvent<NodeEvent>({
       type: 'contribution.computed', queryId: claims.queryId, hub: body.hub, datasets: claims.datasets, keyId: claims.keyId,
       planSha256: claims.planSha256, ciphertextSha256: claims.ciphertextSha256, groupsLeftOut: claims.suppressed.length,
       tokenJti: admitted.jti, purpose: admitted.purpose, rowsExcludedByConsent: true,
+      rho, tokenRhoSpent: usage.rhoSpent, tokenQueries: usage.queries,
     }));
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
   });

@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import {
-  ConsentError, checkBinding, checkScope, decodeConsentTokenUnverified, fromBase64Url, signConsentToken, tokenDigests,
+  ConsentError, checkBinding, checkScope, decodeConsentTokenUnverified, fromBase64Url, queryStatement, queryStatementDigest, signConsentToken, tokenDigests,
   verifyConsentToken, verifyDpopProof, elementsOfQuery,
   type ComputeRequestBody, type components,
 } from '@veilgate/sdk';
@@ -104,14 +104,27 @@ export function operationsOfQuery(query: ComputeRequestBody['query']): string[] 
   return [...new Set(query.aggregates.map((a) => a.op))];
 }
 
+/** What the node admitted a computation under. */
+export interface AdmittedComputation {
+  jti: string;
+  purpose: string;
+  /** The token's privacy budget (ρ) and query quota, which the node's own ledger enforces. */
+  budget: number;
+  quota: number;
+}
+
 /**
- * Verifies this node's consent token and the researcher's DPoP proof for a computation.
- * Returns the token's jti and purpose.
+ * Verifies this node's consent token and the researcher's signature over the whole request
+ * for a computation: the DPoP proof (RFC 9449) by the key the token is bound to, whose
+ * `vg_req` claim must be the digest of the statement this node rebuilds from what the hub
+ * sent — query, HE key, purpose, ρ, participants and tokens (protocol.md §9.1). The hub can
+ * change none of them; the datasets this node computes on must be exactly the query's
+ * datasets that this node holds.
  *
  * @example
- * const { jti, purpose } = await admitComputation(deps, revoked, body);
+ * const { jti, purpose, budget, quota } = await admitComputation(deps, revoked, body);
  */
-export async function admitComputation(deps: ConsentGateDeps, revoked: RevocationList, body: ComputeRequestBody): Promise<{ jti: string; purpose: string }> {
+export async function admitComputation(deps: ConsentGateDeps, revoked: RevocationList, body: ComputeRequestBody): Promise<AdmittedComputation> {
   const claims = await verifyConsentToken(body.token, {
     keys: (kid) => deps.keys.lookup(kid),
     issuer: deps.nodeId,
@@ -120,12 +133,27 @@ export async function admitComputation(deps: ConsentGateDeps, revoked: Revocatio
     isRevoked: (jti) => revoked.has(jti),
   });
   checkScope(claims, { datasets: body.datasets, elements: elementsOfQuery(body.query), operations: operationsOfQuery(body.query), purpose: body.purpose });
+  const own = body.query.datasets.filter((id) => deps.engine.datasets.has(id));
+  if (own.length !== body.datasets.length || own.some((id, i) => body.datasets[i] !== id)) {
+    throw new GatewayError('statement_mismatch', 'datasets: not the query\'s datasets held by this node', { field: 'datasets' });
+  }
   // RFC 9449 §4.3: the node checks the proof itself. The hub checked htu against the URL it
-  // was sent to; here only its path can be known. `ath` covers the digests of every token.
-  if (!body.tokenDigests.includes(tokenDigests([body.token])[0]!)) {
+  // was sent to; here only its path can be known. `ath` covers this node's token: the token
+  // itself when it travels alone (RFC 9449 §4.2), else the sorted digests of all of them.
+  const own256 = tokenDigests([body.token])[0]!;
+  if (!body.tokenDigests.includes(own256)) {
     throw new ConsentError('dpop_invalid', 'tokenDigests: the proof does not cover this node\'s token', { field: 'tokenDigests' });
   }
-  const proof = await verifyDpopProof(body.dpop, { htm: 'POST', htu: statedHtu(body.dpop), accessTokens: body.tokenDigests, seen: deps.seen });
+  const accessTokens = body.tokenDigests.length === 1 ? [body.token] : body.tokenDigests;
+  const proof = await verifyDpopProof(body.dpop, { htm: 'POST', htu: statedHtu(body.dpop), accessTokens, seen: deps.seen });
   checkBinding(claims, proof.jkt);
-  return { jti: claims.jti, purpose: claims.vg_scope.purpose };
+  // protocol.md §9.1: the researcher signed this exact request, or nothing is computed.
+  const statement = queryStatement({
+    keyId: body.keyId, query: body.query, purpose: body.purpose, rho: body.rho,
+    participants: body.participants.map((p) => p.node), tokenDigests: body.tokenDigests,
+  });
+  if (proof.requestDigest === undefined || proof.requestDigest !== queryStatementDigest(statement)) {
+    throw new GatewayError('statement_mismatch', 'DPoP: the researcher did not sign this request (query, key, purpose, ρ, participants or tokens differ)', { field: 'dpop' });
+  }
+  return { jti: claims.jti, purpose: claims.vg_scope.purpose, budget: claims.vg_scope.budget, quota: claims.vg_scope.quota };
 }

@@ -52,6 +52,12 @@ export interface NodeConfig {
   hub: { id: string; url: string; publicKey: string; logKey: string };
   /** SQLite file of the node's own state: its audit log and witness state. */
   stateFile: string;
+  /**
+   * The data space's nodes (this one may be listed too) with their Ed25519 public keys, as the
+   * institution received them out of band: only these are accepted as participants of a
+   * computation. Without it, peers are pinned on first use (protocol.md §10).
+   */
+  peers?: { id: string; signingKey: string }[];
 }
 
 /** A listening server. */
@@ -103,6 +109,7 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
   const state = openNodeState(config.stateFile, { origin: logOrigin(config.id), signingKey: config.signingKey });
   const app = createNodeApp({
     id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub, state,
+    ...(config.peers ? { peers: config.peers } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   const running = await listen(createServer(app), config.port, config.host);

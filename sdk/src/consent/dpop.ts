@@ -50,6 +50,11 @@ export interface CreateDpopProofInput {
   now?: number;
   /** Proof id; defaults to 16 random bytes, base64url. */
   jti?: string;
+  /**
+   * Digest of the signed request statement (spec/protocol.md §9.1), carried as the `vg_req`
+   * claim: RFC 9449 §4.2 lets a deployment add claims to a proof.
+   */
+  requestDigest?: string;
 }
 
 /** What {@link verifyDpopProof} checks a proof against. */
@@ -79,6 +84,8 @@ export interface DpopProofResult {
   jkt: string;
   jti: string;
   iat: number;
+  /** The `vg_req` claim (digest of the signed request statement), when the proof has one. */
+  requestDigest?: string;
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -164,6 +171,7 @@ export async function createDpopProof(input: CreateDpopProofInput): Promise<stri
     htu,
     iat: Math.floor(nowSeconds(input.now)),
     ath: accessTokenHash(input.accessTokens),
+    ...(input.requestDigest === undefined ? {} : { vg_req: input.requestDigest }),
   } satisfies JWTPayload;
   return new SignJWT(claims)
     // RFC 9449 §4.2: typ dpop+jwt, an asymmetric alg, and the public key — never `d` (§4.3 step 7).
@@ -258,12 +266,13 @@ export async function verifyDpopProof(
   }
 
   // §4.3 step 3: the required claims, with the right types.
-  const { jti, htm, htu, iat, ath } = payload;
+  const { jti, htm, htu, iat, ath, vg_req } = payload;
   if (!isStringOfLength(jti, MIN_DPOP_JTI_LENGTH, MAX_DPOP_JTI_LENGTH)) throw invalid('"jti" is missing or has the wrong length', 'jti');
   if (typeof htm !== 'string') throw invalid('"htm" is missing', 'htm');
   if (typeof htu !== 'string') throw invalid('"htu" is missing', 'htu');
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalid('"iat" is missing', 'iat');
   if (typeof ath !== 'string') throw invalid('"ath" is missing', 'ath');
+  if (vg_req !== undefined && (typeof vg_req !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(vg_req))) throw invalid('"vg_req" is not a SHA-256 digest', 'vg_req');
 
   // §4.3 step 8: htm is the request's method (methods are case-sensitive, RFC 9110 §9.1).
   if (htm !== options.htm) throw invalid('"htm" does not match the request', 'htm');
@@ -286,7 +295,7 @@ export async function verifyDpopProof(
   // §11.1: a jti is accepted once within the window; recorded only for an otherwise valid proof.
   if (await options.seen(jti, iat + maxAge)) throw new ConsentError('dpop_replayed', 'DPoP proof was already used', { field: 'jti' });
 
-  return { jkt: await jwkThumbprint(publicJwk), jti, iat };
+  return { jkt: await jwkThumbprint(publicJwk), jti, iat, ...(typeof vg_req === 'string' ? { requestDigest: vg_req } : {}) };
 }
 
 /**

@@ -149,6 +149,13 @@ export interface paths {
          * @description Runs an aggregate query at every institution holding one of the named datasets. The
          *     result is one or more BFV ciphertexts under the caller's key, the slot plan to decode
          *     them, and every node's signed contribution digest.
+         *
+         *     The `DPoP` header (RFC 9449) is required. Its `ath` hashes the one consent token
+         *     (exactly RFC 9449 §4.2), or with several the sorted SHA-256 hex digests of all of them
+         *     joined by spaces; its `vg_req` claim is base64url(SHA-256(JCS(statement))) of the
+         *     request statement `{v: 1, keyId, query, purpose, rho, participants, tokens}`
+         *     (protocol.md §9.1). The hub and every institution's node refuse a request whose
+         *     statement the researcher did not sign (`statement_mismatch`).
          */
         post: operations["runQuery"];
         delete?: never;
@@ -659,7 +666,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -771,6 +778,8 @@ export interface components {
         NodeInfo: {
             /** @description The node's X25519 public key for pairwise masks (protocol.md §10), base64url. */
             maskKey: string;
+            /** @description Ed25519 signature by the node's signing key over the mask key statement (protocol.md §10), base64url; peers verify it under the signing key they pinned. */
+            maskKeySignature: string;
             id: components["schemas"]["NodeId"];
             institution: string;
             /** @description Ed25519 public key, base64url (32 bytes). */
@@ -909,7 +918,7 @@ export interface components {
             keyId: components["schemas"]["KeyId"];
             query: components["schemas"]["Query"];
             purpose: components["schemas"]["Purpose"];
-            /** @description zCDP budget to spend on this query (default the datasets' policy). Ignored when no dataset has differential privacy on. */
+            /** @description zCDP budget to spend on this query (default the datasets' policy). Ignored when no dataset has differential privacy on; then the signed statement names ρ = 0. Each node refuses a ρ above its per-query ceiling (`rho_too_large`). */
             rho?: number;
             /** @description Consent tokens covering every dataset the query touches (one per institution). The request's `DPoP` header proves possession of the key they are bound to. */
             tokens: string[];
@@ -1324,17 +1333,20 @@ export interface components {
             purpose: components["schemas"]["Purpose"];
             /** @description This node's consent token for the query. */
             token: string;
-            /** @description The researcher's DPoP proof sent to the hub; the node re-verifies it. */
+            /** @description The researcher's DPoP proof sent to the hub; the node re-verifies it, and its `vg_req` claim against the statement it rebuilds from this request (protocol.md §9.1). */
             dpop: string;
             /** @description SHA-256 (hex, sorted) of every consent token of the query — what the proof's `ath` covers (protocol.md §9). */
             tokenDigests: string[];
             account: string;
-            /** @description zCDP budget this query spends (0 when no dataset has differential privacy on). */
+            /** @description zCDP budget this query spends, as the researcher signed it (0 when no dataset has differential privacy on). The node charges it to its own ledger and refuses it above its per-query ceiling. */
             rho: number;
-            /** @description Every node of the query with its mask key; each node adds pairwise masks that cancel only in the full sum. */
+            /** @description Every node of the query with its mask key, signed by that node; each node checks the list against the researcher's signed statement and its pinned peer keys, then adds pairwise masks that cancel only in the full sum (protocol.md §10). */
             participants: {
                 node: components["schemas"]["NodeId"];
                 maskKey: string;
+                /** @description The node's Ed25519 public key as the hub registered it; peers compare it with the key they pinned. */
+                signingKey: string;
+                maskKeySignature: string;
             }[];
             queryId: string;
             /** @description Unix milliseconds. */
