@@ -50,7 +50,7 @@ const invalid = (what: string): GatewayError =>
  * mountOperation(app, 'applyPrivacyPolicy', hubSignature, handler);
  */
 export function verifyHubSignature(deps: HubSignatureDeps): SecurityScheme {
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? (() => Date.now());
   const authenticate: RequestHandler = (req, _res, next) => {
     const fields = parseHubSignatureFields(req.get(HUB_SIGNATURE_INPUT_HEADER), req.get(HUB_SIGNATURE_HEADER));
     if (!fields) throw invalid(`missing, or not the hub profile (label hub, ${HUB_SIGNATURE_HEADER} alongside)`);
