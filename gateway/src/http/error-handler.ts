@@ -38,7 +38,8 @@ export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
     // Refused before the body was read (e.g. no credentials): close the connection instead of
     // reading the rest of a body nobody will use (Node would otherwise drain it to keep the
     // connection alive).
-    if (!req.complete) res.set('Connection', 'close');
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.complete) res.set('Connection', 'close');
     const known = err instanceof VeilgateError ? err : err instanceof ConsentError ? fromConsent(err) : fromBodyParser(err ?? {});
     if (known && known.code in STATUS_OF) {
       const code = known.code as ErrorCode;
