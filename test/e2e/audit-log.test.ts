@@ -15,7 +15,7 @@ import {
   LogVerificationError, VeilgateClient, assembleNote, canonicalBytes, formatCheckpoint, fromBase64Url, hashLeaf, signNote,
   verifyNoteSignature, type Query,
 } from '@veilgate/sdk';
-import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
+import { signHubMessage } from '../../gateway/src/hub/node-call.ts';
 import type { HubConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -99,9 +99,10 @@ describe('witnesses', () => {
     const note = assembleNote(body, [signNote(body, { name: t.space.log.origin, secretKey: fromBase64Url(hubConfig.logKey) })]);
     const raw = new TextEncoder().encode(JSON.stringify({ checkpoint: note, fromSize: cp.treeSize, proof: [] }));
     const node = t.space.nodes[0]!;
-    const res = await fetch(`${node.url}/v1/witness`, {
+    const url = new URL(`${node.url}/v1/witness`);
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'Veilgate-Hub-Signature': signMessage(hubConfig.signingKey, sha256(raw)) },
+      headers: { 'content-type': 'application/json', ...signHubMessage({ hubSigningKey: hubConfig.signingKey, node: node.id, url, body: raw }) },
       body: raw,
     });
     expect(res.status).toBe(409);

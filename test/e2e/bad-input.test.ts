@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { ApiError, generateHeKeyPair, toBase64 } from '@veilgate/sdk';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -124,5 +125,72 @@ describe('routes', () => {
     const keys = await generateHeKeyPair();
     const err = await t.client.query({ datasets: [t.datasets[0]!], aggregates: [{ op: 'count' }] }, { keys, identity: t.identity }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'unknown_key', status: 404 });
+  });
+});
+
+/**
+ * Sends a request with a declared body of `size` bytes, writing it in 64 KiB chunks until the
+ * server answers or closes; returns the answer's status line and headers, how much the client
+ * wrote, and how many bytes the server read from the connection (its socket's `bytesRead`).
+ */
+async function upload(path: string, size: number, headers: Record<string, string>): Promise<{ head: string; written: number; serverRead: number }> {
+  const server = t.space.hub.server;
+  const accepted: Socket[] = [];
+  const onConnection = (s: Socket) => accepted.push(s);
+  server.on('connection', onConnection);
+  const url = new URL(t.space.hubUrl);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => {}); // EPIPE / ECONNRESET once the server closes: expected
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const lines = Object.entries({ host: url.host, 'content-length': String(size), ...headers }).map(([k, v]) => `${k}: ${v}`);
+  socket.write(`POST ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let written = 0;
+  let done = false;
+  void closed.then(() => (done = true));
+  while (!done && written < size && !answer.includes('\r\n\r\n')) {
+    written += chunk.length;
+    if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), closed, new Promise((r) => setTimeout(r, 1_000))]);
+  }
+  // Wait for the answer (and for the server to close), without sending more.
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 3_000))]);
+  socket.destroy();
+  server.off('connection', onConnection);
+  await new Promise((r) => setTimeout(r, 50));
+  return { head: answer.split('\r\n\r\n')[0] ?? '', written, serverRead: accepted.reduce((n, s) => n + s.bytesRead, 0) };
+}
+
+describe('bodies are read only after authentication, up to the route\'s limit', () => {
+  const MB = 1024 * 1024;
+  const consent = () => `/v1/datasets/${t.datasets[0]}/consent`;
+
+  it('a 32 MB upload without a key is refused 401 having read almost none of it, and the connection closed', async () => {
+    const r = await upload(consent(), 32 * MB, { 'content-type': 'text/csv' });
+    expect(r.head).toMatch(/^HTTP\/1\.1 401/);
+    expect(r.head.toLowerCase()).toContain('connection: close');
+    expect(r.written).toBeLessThan(32 * MB);
+    // The old global text/csv parser read all 32 MB before authenticating.
+    expect(r.serverRead).toBeLessThan(2 * MB);
+  });
+
+  it('with a key but the wrong role (a researcher uploading consent): 403, body unread', async () => {
+    const r = await upload(consent(), 32 * MB, { 'content-type': 'text/csv', authorization: `Bearer ${t.space.accounts.researcher}` });
+    expect(r.head).toMatch(/^HTTP\/1\.1 403/);
+    expect(r.serverRead).toBeLessThan(2 * MB);
+  });
+
+  it('an operator declaring more than the route\'s 32 MB limit: 413 before a byte of body is read', async () => {
+    const operator = t.space.accounts.operators[t.datasetHospital[t.datasets[0]!]!]![0]!;
+    const r = await upload(consent(), 33 * MB, { 'content-type': 'text/csv', authorization: `Bearer ${operator}` });
+    expect(r.head).toMatch(/^HTTP\/1\.1 413/);
+    expect(r.serverRead).toBeLessThan(2 * MB);
+  });
+
+  it('a JSON route keeps its own smaller limit (256 KB for a query)', async () => {
+    const res = await post('/v1/queries', JSON.stringify({ pad: 'x'.repeat(300_000) }));
+    expect(res).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
   });
 });

@@ -11,9 +11,8 @@ import {
   ApiError, VeilgateClient, createQueryProof, fromBase64Url, generateIdentityKey, signConsentToken,
   type IdentityKey, type Query,
 } from '@veilgate/sdk';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { fromSeed } from '../../gateway/src/consent/node-keys.ts';
-import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
+import { signHubMessage } from '../../gateway/src/hub/node-call.ts';
 import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
 import { openNodeState } from '../../gateway/src/node/node-state.ts';
 import { tokenKeys } from '../../gateway/src/node/token-keys.ts';
@@ -259,11 +258,13 @@ describe('revocation takes effect at the next query', () => {
     // Tell only the node (as the hub would), leaving the hub's own record approved.
     const raw = new TextEncoder().encode(JSON.stringify({ jti, requestId: 'ar_x', issuedAt: Date.now() }));
     const node = t.space.nodes.find((n) => n.id === 'hosp-b')!;
-    const res = await fetch(`${node.url}/v1/revocations`, { method: 'POST', headers: { 'content-type': 'application/json', 'Veilgate-Hub-Signature': signMessage(hubConfig.signingKey, sha256(raw)) }, body: raw });
+    const url = new URL(`${node.url}/v1/revocations`);
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...signHubMessage({ hubSigningKey: hubConfig.signingKey, node: node.id, url, body: raw }) }, body: raw });
     expect(res.status).toBe(204);
+    // The node's refusal reaches the researcher with its own code, naming the node.
     const err = await refusal(t.client.query(count([datasetB]), { keys: t.keys, identity }));
-    expect(err).toMatchObject({ code: 'node_error', status: 502, node: 'hosp-b' });
-    expect(err.message).toContain('token_revoked');
+    expect(err).toMatchObject({ code: 'token_revoked', status: 403, node: 'hosp-b' });
+    expect(err.message).toContain('hosp-b');
   });
 });
 

@@ -22,7 +22,7 @@ async function check(t: TestSpace, query: Query): Promise<void> {
   const smallest = Math.min(...query.datasets.map((d) => Number(rows.find((r) => r.hospital === t.datasetHospital[d])?.n ?? 0)));
   if (query.groupBy?.length && groupCount(query) > 0.33 * smallest) {
     const err = await t.client.query(query, { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'node_error' });
+    expect(err).toMatchObject({ code: 'disclosure_control', status: 422, field: 'query.groupBy' });
     expect((err as Error).message).toContain('nfilter.levels');
     return;
   }

@@ -142,6 +142,63 @@ describe('a node that fails during the fan-out', () => {
   });
 });
 
+describe('a node that refuses the computation', () => {
+  it('under its own policy (disclosure_control): the researcher gets its code, field and 422, naming the node; the query fails and costs nothing', async () => {
+    const before = await t.client.balance();
+    // DataSHIELD nfilter.levels at the node: 120 sex × age groups over ≈300 rows a hospital is too many.
+    const query: Query = { datasets: t.datasets, groupBy: [{ element: 'sex' }, { element: 'age', buckets: Array.from({ length: 61 }, (_, i) => 20 + i) }], aggregates: [{ op: 'count' }] };
+    const err = await t.client.query(query, { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 422, code: 'disclosure_control', field: 'query.groupBy' });
+    const node = (err as ApiError).node!;
+    expect(Object.values(t.datasetHospital)).toContain(node);
+    expect((err as ApiError).message).toContain(node);
+    expect((err as ApiError).message).toContain('nfilter.levels');
+    const db = new DatabaseSync(join(t.dir, 'hub.sqlite'), { readOnly: true });
+    try {
+      expect({ ...db.prepare('SELECT status, error_code FROM queries ORDER BY rowid DESC LIMIT 1').get() }).toEqual({ status: 'failed', error_code: 'disclosure_control' });
+    } finally {
+      db.close();
+    }
+    const after = await t.client.balance();
+    expect(after.credits).toBe(before.credits);
+    // Nothing charged: credits, and ρ neither spent nor left reserved. (The query does count
+    // against each grant's quota: the hub spends quota at acceptance, protocol.md §11.)
+    expect(after.grants.map((g) => [g.jti, g.spent, g.reserved])).toEqual(before.grants.map((g) => [g.jti, g.spent, g.reserved]));
+  });
+
+  const cases: [string, { refuse: { status: number; body: string }; want: { status: number; code: string; field?: string } }][] = [
+    ['with a code outside the documented set: node_error, not the injected code', {
+      refuse: { status: 402, body: JSON.stringify({ code: 'insufficient_credits', message: 'pay the node' }) }, want: { status: 502, code: 'node_error' },
+    }],
+    ['with a documented code but a 5xx status: node_error', {
+      refuse: { status: 500, body: JSON.stringify({ code: 'disclosure_control', message: 'x' }) }, want: { status: 502, code: 'node_error' },
+    }],
+    ['with a huge message and a field that is not a field: code kept, message bounded, field dropped', {
+      refuse: { status: 422, body: JSON.stringify({ code: 'disclosure_control', message: `\u0007<b>${'y'.repeat(10_000)}`, field: '<script>alert(1)</script>' }) },
+      want: { status: 422, code: 'disclosure_control' },
+    }],
+    ['with a body larger than the hub reads: node_error', {
+      refuse: { status: 422, body: JSON.stringify({ code: 'disclosure_control', message: 'z'.repeat(1_000_000) }) }, want: { status: 502, code: 'node_error' },
+    }],
+  ];
+  it.each(cases)('%s', async (_name, c) => {
+    const hub = await hubWithFaultyNode('hosp-b', { refuse: c.refuse });
+    try {
+      await hub.client.catalog();
+      const err = await hub.client.query(everyDataset(), { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status: c.want.status, code: c.want.code, node: 'hosp-b' });
+      expect((err as ApiError).field).toBeUndefined();
+      expect((err as ApiError).message.length).toBeLessThan(300);
+      expect((err as ApiError).message).not.toMatch(/[\u0000-\u001f]/);
+      expect(hub.queries().at(-1)).toEqual({ status: 'failed', error_code: c.want.code });
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
 describe('what the hub logs and answers never carries data', () => {
   it('no API key, ciphertext or aggregate value in any log line', async () => {
     const outcome = await t.client.query(everyDataset(), { keys: t.keys, identity: t.identity });

@@ -11,6 +11,8 @@ export interface ProxyFaults {
   delayMs?: number;
   /** Rewrites the node's contribution envelope. */
   mutate?: (envelope: Uint8Array) => Uint8Array;
+  /** Answers a compute request with this instead of the node's contribution. */
+  refuse?: { status: number; body: string };
 }
 
 /**
@@ -29,6 +31,11 @@ export async function startNodeProxy(target: string, faults: ProxyFaults): Promi
       const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}) });
       let body: Uint8Array = new Uint8Array(await upstream.arrayBuffer());
       if (req.url === '/v1/compute') {
+        if (faults.refuse) {
+          res.writeHead(faults.refuse.status, { 'content-type': 'application/json' });
+          res.end(faults.refuse.body);
+          return;
+        }
         if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
         if (faults.mutate && upstream.ok) body = faults.mutate(body);
       }

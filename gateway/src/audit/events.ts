@@ -44,11 +44,16 @@ export type HubEvent = Base &
     | { type: 'query.failed'; queryId: string; acceptedIndex: number; errorCode: string; node?: string }
   );
 
-/** A node's own events (its log of what it computed and witnessed). */
+/**
+ * A node's own events (its log of what it computed and witnessed). A node serves its log to
+ * anyone, so no node event names an account: a token is traced by `requestId`, `jti` and
+ * `tokenSha256` (the hash the hub logs in `token.issued`), which an auditor follows in the
+ * hub's log to the researcher and the approving operators.
+ */
 export type NodeEvent = Base &
   (
     | { type: 'contribution.computed'; queryId: string; hub: string; datasets: string[]; keyId: string; planSha256: string; ciphertextSha256: string[]; groupsLeftOut: number; tokenJti: string; purpose: string; rowsExcludedByConsent: boolean; rho: number; tokenRhoSpent: number; tokenQueries: number }
-    | { type: 'token.signed'; requestId: string; jti: string; kid: string; researcher: string; datasets: string[]; approvals: string[]; expiresAt: string }
+    | { type: 'token.signed'; requestId: string; jti: string; kid: string; tokenSha256: string; datasets: string[]; expiresAt: string }
     | { type: 'token.revoked'; requestId: string; jti: string }
     | { type: 'consent.applied'; dataset: string; records: number; withdrawnSubjects: number }
     | { type: 'witness.cosigned'; origin: string; treeSize: number; rootHash: string }

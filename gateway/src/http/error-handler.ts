@@ -34,7 +34,12 @@ function fromConsent(err: ConsentError): VeilgateError {
  * app.use(errorHandler((line) => console.error(line)));
  */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
-  return (err, _req, res, _next) => {
+  return (err, req, res, _next) => {
+    // Refused before the body was read (e.g. no credentials): close the connection instead of
+    // reading the rest of a body nobody will use (Node would otherwise drain it to keep the
+    // connection alive).
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.complete) res.set('Connection', 'close');
     const known = err instanceof VeilgateError ? err : err instanceof ConsentError ? fromConsent(err) : fromBodyParser(err ?? {});
     if (known && known.code in STATUS_OF) {
       const code = known.code as ErrorCode;

@@ -1,5 +1,5 @@
 /**
- * The JSON body parser shared by hub and node: a size limit, and the raw bytes kept on the
+ * The JSON body reader shared by hub and node: a size limit, and the raw bytes kept on the
  * request so that signatures can be checked over exactly what was sent.
  */
 import express, { type RequestHandler } from 'express';

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { RequestHandler, Router } from 'express';
 import { VeilgateError } from '@veilgate/sdk';
+import { readBody } from './read-body.ts';
 
 const SPEC_PATH = fileURLToPath(new URL('../../../spec/openapi.yaml', import.meta.url));
 const SPEC_ID = 'https://veilgate.dev/spec/openapi.json';
@@ -24,7 +25,13 @@ interface Operation {
   expressPath: string;
   params: ValidateFunction | undefined;
   body: ValidateFunction | undefined;
+  /** The request body's media types, and the most the server reads of it (`x-veilgate-body-limit`). */
+  bodyTypes: string[];
+  bodyLimit: string;
 }
+
+/** The limit where neither the operation nor the document sets one. */
+const DEFAULT_BODY_LIMIT = '256kb';
 
 let operations: Map<string, Operation> | undefined;
 let ajv: Ajv2020 | undefined;
@@ -62,7 +69,9 @@ function buildOperations(): Map<string, Operation> {
         if (schema) responses.set(status, ajv.compile(rebase(schema) as object));
       }
       const security = ((op.security ?? spec.security ?? []) as Record<string, unknown>[]).flatMap((r) => Object.keys(r));
-      result.set(op.operationId, { method, responses, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body });
+      const bodyTypes = Object.keys(op.requestBody?.content ?? {});
+      const bodyLimit = String(op.requestBody?.['x-veilgate-body-limit'] ?? spec['x-veilgate-body-limit'] ?? DEFAULT_BODY_LIMIT);
+      result.set(op.operationId, { method, responses, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body, bodyTypes, bodyLimit });
     }
   }
   return result;
@@ -115,27 +124,41 @@ function describe(errors: ErrorObject[] | null | undefined, prefix: string): Vei
   return new VeilgateError('invalid_request', `${field || 'body'} ${message}`, { field: field || 'body' });
 }
 
+/**
+ * A security scheme that authenticates before the body is read and checks the body after
+ * (the hub's message signature covers a digest of the body: spec/protocol.md §5.1).
+ */
+export interface SecurityScheme {
+  authenticate: RequestHandler;
+  verifyBody: RequestHandler;
+}
+
 /** Middleware per security scheme name of the spec (`apiKey`, `hubSignature`). */
-export type SecurityHandlers = Partial<Record<string, RequestHandler>>;
+export type SecurityHandlers = Partial<Record<string, RequestHandler | SecurityScheme>>;
 
 /**
  * Mounts a handler for the spec operation `operationId`. The spec decides everything
- * around it: the method and path, the security scheme (its middleware runs first, so an
- * unauthenticated caller learns nothing from validation errors), then validation of path
- * parameters and the JSON body, then the handlers.
+ * around it, in this order: the method and path; the security scheme's authentication; the
+ * guards (every handler but the last, e.g. a role check); only then the body, read up to the
+ * operation's `x-veilgate-body-limit` — so a caller without a key, or without the role, never
+ * makes the server read or buffer a body; the scheme's body check; validation of path
+ * parameters and the JSON body (an unauthorised caller learns nothing from validation
+ * errors); and the last handler.
  *
  * @example
- * mountOperation(app, 'runQuery', { apiKey: authenticate(store) }, async (req, res) => res.json(await run(req.body)));
+ * mountOperation(app, 'runQuery', { apiKey: authenticate(store) }, requireRole('researcher'), async (req, res) => res.json(await run(req.body)));
  */
 export function mountOperation(router: Router, operationId: string, security: SecurityHandlers, ...handlers: RequestHandler[]): void {
   operations ??= buildOperations();
   const op = operations.get(operationId);
   if (!op) throw new Error(`spec/openapi.yaml has no operation ${operationId}`);
-  const guards = op.security.map((scheme) => {
+  const schemes = op.security.map((scheme) => {
     const guard = security[scheme];
     if (!guard) throw new Error(`operation ${operationId} needs a handler for security scheme ${scheme}`);
-    return guard;
+    return typeof guard === 'function' ? { authenticate: guard } : guard;
   });
+  const handler = handlers.at(-1);
+  if (!handler) throw new Error(`operation ${operationId} needs a handler`);
   const validate: RequestHandler = (req, _res, next) => {
     if (op.params && !op.params(req.params)) return next(describe(op.params.errors, ''));
     if (op.body) {
@@ -146,7 +169,15 @@ export function mountOperation(router: Router, operationId: string, security: Se
     }
     next();
   };
-  router[op.method](op.expressPath, ...guards, validate, ...handlers);
+  router[op.method](
+    op.expressPath,
+    ...schemes.map((s) => s.authenticate),
+    ...handlers.slice(0, -1),
+    ...(op.bodyTypes.length ? [readBody(op.bodyTypes, op.bodyLimit)] : []),
+    ...schemes.flatMap((s) => ('verifyBody' in s && s.verifyBody ? [s.verifyBody] : [])),
+    validate,
+    handler,
+  );
   mounted.add(operationId);
 }
 

@@ -7,7 +7,6 @@ import { ConsentError, VeilgateError, fromBase64, heKeyId, heParameters, loadPub
 import { GatewayError } from '../errors.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
-import { jsonBody } from '../http/json-body.ts';
 import type { Role, StateStore } from '../store/state-store.ts';
 import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
 import { createCatalog, type NodeRegistration } from './catalog.ts';
@@ -75,9 +74,8 @@ export function createHubApp(deps: HubDeps): HubApp {
   const security = { apiKey: authenticate(deps.store, deps.oidc ? createOidcVerifier(deps.oidc) : undefined) };
   const app = express();
   app.disable('x-powered-by');
-  app.use(jsonBody('2mb'));
-  // Patient-consent CSV uploads (operators); up to 32 MB of records.
-  app.use(express.text({ type: 'text/csv', limit: '32mb' }));
+  // No body parser here: each operation reads its body only after authentication, up to its
+  // own limit (spec `x-veilgate-body-limit`; see mountOperation).
 
   mountOperation(app, 'getHealth', {}, (_req, res) => {
     res.json({ status: 'ok', role: 'hub', id: deps.id, version: VERSION });

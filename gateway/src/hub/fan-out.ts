@@ -3,7 +3,8 @@
  * parallel under one deadline, and check every contribution before it is added — the
  * envelope's shape, that it answers this query for these datasets under this key and plan,
  * that the ciphertext hashes match the bytes, and the node's Ed25519 signature (RFC 8032)
- * over the digest. The first failure aborts the other requests.
+ * over the digest. The first failure aborts the other requests. A node's refusal keeps its
+ * code, field and 4xx status when the spec lists the code as a `NodeRefusalCode`.
  */
 import {
   CONTRIBUTION_MEDIA_TYPE, contributionDigest, decodeContribution, sha256Hex,
@@ -11,7 +12,7 @@ import {
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { verifyMessage } from '../crypto/ed25519.ts';
-import { postSigned } from './node-call.ts';
+import { nodeRefusal, postSigned } from './node-call.ts';
 import type { NodeRegistration } from './catalog.ts';
 
 /** A verified contribution. */
@@ -71,10 +72,8 @@ export async function fanOut(
     }
     let bytes: Uint8Array;
     try {
-      if (!res.ok) {
-        const err = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
-        throw new GatewayError('node_error', `node ${node.id} refused the computation: ${err.code ?? res.status}${err.message ? ` (${err.message})` : ''}`, { node: node.id });
-      }
+      // A refusal under the node's own policy reaches the researcher with its code and field.
+      if (!res.ok) throw await nodeRefusal(node.id, res, 'the computation');
       if (!res.headers.get('content-type')?.startsWith(CONTRIBUTION_MEDIA_TYPE)) {
         throw new GatewayError('node_error', `node ${node.id} answered with an unexpected media type`, { node: node.id });
       }

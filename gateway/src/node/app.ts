@@ -3,7 +3,7 @@
  * hub-signed compute route. `createNodeApp` only builds the app; the CLI listens.
  */
 import express, { type Express } from 'express';
-import { CONTRIBUTION_MEDIA_TYPE, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
+import { CONTRIBUTION_MEDIA_TYPE, sha256Hex, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
 import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
@@ -14,7 +14,6 @@ import { openNodeLedger } from './ledger.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
-import { jsonBody } from '../http/json-body.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
 import { roundTwoFigures } from '../datasets/duckdb-dataset.ts';
 import { publicKeyOf, signMessage } from '../crypto/ed25519.ts';
@@ -132,14 +131,15 @@ export function createNodeApp(deps: NodeDeps): Express {
   const ledger = openNodeLedger(deps.state.db);
   const app = express();
   app.disable('x-powered-by');
-  app.use(jsonBody('256kb'));
+  // Every hub → node message: RFC 9421 signature with created + nonce, nonces kept in the state file (protocol.md §5.1).
+  const hubSignature = { hubSignature: verifyHubSignature({ nodeId: deps.id, hubPublicKey: () => deps.hub.publicKey, claimNonce: deps.state.claimNonce }) };
   mountOperation(app, 'getHealth', {}, (_req, res) => {
     res.json({ status: 'ok', role: 'node', id: deps.id, version: VERSION });
   });
   mountOperation(app, 'getNodeInfo', {}, (_req, res) => {
     res.json({ id: deps.id, institution: deps.institution, signingKey, maskKey: maskKey.publicKey, maskKeySignature, datasets: summarizeDatasets(deps) });
   });
-  mountOperation(app, 'computeContribution', { hubSignature: verifyHubSignature(() => deps.hub.publicKey) }, async (req, res) => {
+  mountOperation(app, 'computeContribution', hubSignature, async (req, res) => {
     const body = req.body as ComputeRequestBody;
     replay(body.queryId, body.issuedAt);
     await ready;
@@ -178,7 +178,6 @@ export function createNodeApp(deps: NodeDeps): Express {
     }));
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
   });
-  const hubSignature = { hubSignature: verifyHubSignature(() => deps.hub.publicKey) };
   mountOperation(app, 'getJwks', {}, (_req, res) => {
     res.json(keys.jwks());
   });
@@ -186,8 +185,9 @@ export function createNodeApp(deps: NodeDeps): Express {
     const body = req.body as components['schemas']['TokenIssueRequest'];
     const issued = await issueToken(gate, body);
     deps.state.record(auditEvent<NodeEvent>({
-      type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, researcher: body.researcher,
-      datasets: body.datasets, approvals: body.approvals, expiresAt: issued.expiresAt,
+      // No account ids in the public log: the token's hash ties this entry to the hub's `token.issued`.
+      type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, tokenSha256: sha256Hex(new TextEncoder().encode(issued.token)),
+      datasets: body.datasets, expiresAt: issued.expiresAt,
     }));
     log(`signed consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
     res.json({ token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt });

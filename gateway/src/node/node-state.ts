@@ -27,6 +27,11 @@ export interface NodeState {
   /** The persisted consent-token key set (JSON), if any. */
   loadKeys(): string | undefined;
   saveKeys(json: string): void;
+  /**
+   * Records a hub message's nonce until `expiresAt` (ms), dropping expired ones; false when
+   * the nonce is already recorded (a replay). Durable, so a restart does not reopen replays.
+   */
+  claimNonce(nonce: string, expiresAt: number, now: number): boolean;
   /** The state database itself, for the registries that live in it. */
   db: DatabaseSync;
   close(): void;
@@ -43,7 +48,10 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
     CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS hub_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);`);
+  const purgeNonces = db.prepare('DELETE FROM hub_nonces WHERE expires_at < ?');
+  const putNonce = db.prepare('INSERT OR IGNORE INTO hub_nonces (nonce, expires_at) VALUES (?, ?)');
   const getPolicy = db.prepare('SELECT json FROM dataset_policies WHERE dataset = ?');
   const putPolicy = db.prepare('INSERT OR REPLACE INTO dataset_policies (dataset, json, updated_at) VALUES (?, ?, ?)');
   const getKeys = db.prepare('SELECT json FROM token_keys WHERE id = 1');
@@ -72,6 +80,11 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
     setPolicy: (dataset, policy) => void putPolicy.run(dataset, JSON.stringify(policy), new Date().toISOString()),
     loadKeys: () => (getKeys.get() as { json: string } | undefined)?.json,
     saveKeys: (json) => void putKeys.run(json, new Date().toISOString()),
+    claimNonce: (nonce, expiresAt, now) =>
+      transaction(() => {
+        purgeNonces.run(now);
+        return Number(putNonce.run(nonce, expiresAt).changes) === 1;
+      }),
     db,
     close: () => db.close(),
   };

@@ -208,9 +208,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * @description Hub → node. The body is signed by the hub (header `Veilgate-Hub-Signature`, Ed25519 over
-         *     SHA-256 of the exact body bytes, base64url). The node answers with its contribution in
-         *     the binary envelope of spec/protocol.md §6: encrypted slots and a signed digest.
+         * @description Hub → node, signed by the hub (`hubSignature`). The node answers with its contribution in
+         *     the binary envelope of spec/protocol.md §6: encrypted slots and a signed digest. A
+         *     refusal about the query (a `NodeRefusalCode`) is passed on to the researcher by the hub
+         *     with its code, field and status, naming the node.
          */
         post: operations["computeContribution"];
         delete?: never;
@@ -672,9 +673,16 @@ export interface components {
             message: string;
             /** @description JSON pointer or dotted path of the offending input, when there is one. */
             field?: string;
-            /** @description The node at fault, for 502/504. */
+            /** @description The node at fault (502/504), or the node whose refusal is passed on (4xx, a `NodeRefusalCode`). */
             node?: string;
         };
+        /**
+         * @description The codes a node may refuse a hub → node request with that the hub passes on to the caller
+         *     (with the node's field, a bounded message, the code's own 4xx status, and `node`). Any other
+         *     node answer becomes 502 `node_error`: a node cannot make the hub answer with arbitrary codes.
+         * @enum {string}
+         */
+        NodeRefusalCode: "invalid_request" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "row_bound_exceeded" | "dataset_not_queryable" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "disclosure_control";
         Health: {
             /** @constant */
             status: "ok";
@@ -1414,6 +1422,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description A node refused the request under its own policy (e.g. `disclosure_control`); `node` names it. */
+        NodeRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description A node did not answer within the fan-out timeout. */
         GatewayTimeout: {
             headers: {
@@ -1670,6 +1687,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["NodeRefused"];
+            429: components["responses"]["RateLimited"];
             502: components["responses"]["BadGateway"];
             504: components["responses"]["GatewayTimeout"];
         };
@@ -1744,7 +1764,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description Replayed request (query id already computed). */
+            /** @description Replayed or stale hub message (nonce already seen, `created` outside the window), or query id already computed. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1753,6 +1773,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            422: components["responses"]["NodeRefused"];
         };
     };
     getCheckpoint: {
