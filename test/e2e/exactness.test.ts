@@ -33,7 +33,7 @@ async function check(t: TestSpace, query: Query): Promise<void> {
 describe('encrypted federated results equal plaintext DuckDB over the pooled rows', () => {
   let t: TestSpace;
   beforeAll(async () => {
-    t = await startTestSpace({ patientsPerHospital: 600 });
+    t = await startTestSpace({ patientsPerHospital: 600, cellKey: false });
   });
   afterAll(async () => t?.close());
 
@@ -81,7 +81,7 @@ describe('random datasets (fast-check over seeds, sizes and hospital counts)', (
       fc.asyncProperty(
         fc.record({ seed: fc.integer({ min: 1, max: 1_000_000 }), patients: fc.integer({ min: 10, max: 400 }), hospitals: fc.integer({ min: 1, max: 4 }) }),
         async ({ seed, patients, hospitals }) => {
-          const t = await startTestSpace({ patientsPerHospital: patients, hospitals, seed });
+          const t = await startTestSpace({ patientsPerHospital: patients, hospitals, seed, cellKey: false });
           try {
             const queries = fc.sample(queryArb(t.datasets), { numRuns: 3, seed });
             for (const query of queries) await check(t, query);
