@@ -610,8 +610,8 @@ async function runScenario(
     const t0 = performance.now();
     space = await startDataSpace({
       dir, patientsPerHospital: sc.patientsPerHospital, hospitals: sc.hospitals, seed: SEED, port: 0,
-      // Exact results (checked against plaintext) unless --dp; no rate limit on the researcher.
-      differentialPrivacy: options.dp, rateLimitPerMinute: 1_000_000,
+      // Exact results (checked against plaintext: exact mode, no cell-key perturbation) unless --dp; no rate limit on the researcher.
+      differentialPrivacy: options.dp, cellKey: false, rateLimitPerMinute: 1_000_000,
     });
     const dataSpaceStartMs = performance.now() - t0;
     log(`data space up in ${ms(dataSpaceStartMs)} ms (${dataCached ? 'cached data' : 'data generated now'}: ${dir}/data)`);

@@ -43,6 +43,16 @@ it('counts carry zero-mean noise of the calibrated variance; the budget is spent
   expect(spent(after) - spent(before)).toBeCloseTo(runs * rho * after.grants.length, 9);
 });
 
+it('with DP on nothing is decided on exact counts: fine strata with one-patient cells leave nothing out and list nothing', async () => {
+  const query: Query = { datasets: t.datasets, groupBy: [{ element: 'diagnosis' }, { element: 'age', buckets: [0, 20, 25, 30, 95, 120] }], aggregates: [{ op: 'count' }, { op: 'histogram', element: 'hba1c', bins: [3, 5, 6, 7, 20] }] };
+  // The oracle: some hospital has a cell of 1 or 2 rows here (the old rule listed it, exactly).
+  const small = await t.oracle.query(`SELECT hospital, diagnosis, count(*) AS n FROM pooled_t WHERE age >= 0 AND age < 20 GROUP BY ALL HAVING count(*) < 3`);
+  expect(small.length).toBeGreaterThan(0);
+  const outcome = await t.client.query(query, { keys: t.keys, identity: t.identity, rho: 0.1 });
+  expect(outcome.suppressed).toEqual([]);
+  for (const g of outcome.groups) expect(g.excludedAt).toEqual([]);
+});
+
 it('an estimate states the (ε, δ) of a ρ before anything is spent', async () => {
   const estimate = await t.client.estimate({ datasets: t.datasets, aggregates: [{ op: 'mean', element: 'bmi' }] }, { identity: t.identity, rho: 0.5 });
   expect(estimate.epsilon).toBeGreaterThan(0.5);

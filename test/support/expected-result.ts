@@ -2,7 +2,8 @@
  * The exactness oracle: what a query must return, computed by DuckDB in plaintext over the
  * pooled standard rows of every hospital (gateway/src/demo/oracle.ts). Written separately
  * from the product's SQL compiler and decoder: group keys, filters and the minimum-cell
- * rule are expressed here directly in SQL over `pooled`, and DuckDB computes the statistics
+ * rule (every released count: group rows, non-missing counts, histogram bins) are
+ * expressed here directly in SQL over `pooled`, and DuckDB computes the statistics
  * (count, sum, avg, var_samp, stddev_samp) itself.
  */
 import type { Filter, Query } from '@veilgate/sdk';
@@ -74,14 +75,22 @@ export async function expectedResult(oracle: PooledOracle, query: Query, dataset
   const keyCols = groupBy.map((_, i) => `k${i}`);
   const base = `SELECT *${keys.length ? ', ' + keys.join(', ') : ''} FROM pooled_t WHERE hospital IN (${hospitals.map(q).join(',')})${query.filter ? ` AND (${whereSql(query.filter)})` : ''}`;
   const notNullKeys = keyCols.map((k) => `${k} IS NOT NULL`).join(' AND ') || 'TRUE';
-  // Minimum cell size per hospital and group (DataSHIELD nfilter.tab).
-  const perHospital = await oracle.query(`SELECT hospital${keyCols.map((k) => `, ${k}`).join('')}, count(*) AS n FROM (${base}) WHERE ${notNullKeys} GROUP BY ALL`);
+  // Minimum cell size per hospital and group (DataSHIELD nfilter.tab) for every released
+  // count: the group's rows, each non-missing count a statistic needs, each histogram bin.
+  const counts = ['count(*) AS n'];
+  const numeric = [...new Set(query.aggregates.filter((a) => a.op !== 'count' && a.op !== 'histogram').map((a) => (a as { element: string }).element))];
+  numeric.forEach((e, i) => counts.push(`count(${e}) AS p${i}`));
+  query.aggregates.forEach((a, i) => {
+    if (a.op !== 'histogram') return;
+    a.bins.slice(1).forEach((upper, b) => counts.push(`count(*) FILTER (WHERE ${a.element} >= ${a.bins[b]} AND ${a.element} ${b === a.bins.length - 2 ? '<=' : '<'} ${upper}) AS b${i}_${b}`));
+  });
+  const perHospital = await oracle.query(`SELECT hospital${keyCols.map((k) => `, ${k}`).join('')}, ${counts.join(', ')} FROM (${base}) WHERE ${notNullKeys} GROUP BY ALL`);
   const keyOf = (row: Record<string, unknown>) => JSON.stringify(keyCols.map((k) => row[k]));
   const excluded = new Map<string, string[]>();
   for (const row of perHospital) {
-    const n = Number(row.n);
     const min = minCell[row.hospital as string]!;
-    if (n > 0 && n < min) excluded.set(keyOf(row), [...(excluded.get(keyOf(row)) ?? []), row.hospital as string]);
+    const small = Object.entries(row).some(([name, v]) => /^(n|p\d+|b\d+_\d+)$/.test(name) && Number(v) > 0 && Number(v) < min);
+    if (small) excluded.set(keyOf(row), [...(excluded.get(keyOf(row)) ?? []), row.hospital as string]);
   }
   const exclusionSql = [...excluded].flatMap(([k, hs]) => {
     const levels = JSON.parse(k) as string[];

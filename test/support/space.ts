@@ -36,11 +36,12 @@ let sharedKeys: Promise<HeKeyPair> | undefined;
  * @example
  * const t = await startTestSpace({ patientsPerHospital: 500 });
  */
-export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number; differentialPrivacy?: boolean; rateLimitPerMinute?: number }): Promise<TestSpace> {
+export async function startTestSpace(options: { patientsPerHospital: number; hospitals?: number; seed?: number; fanOutTimeoutMs?: number; differentialPrivacy?: boolean; cellKey?: boolean; rateLimitPerMinute?: number }): Promise<TestSpace> {
   const dir = mkdtempSync(join(tmpdir(), 'veilgate-test-'));
   const lines: string[] = [];
-  // Exactness needs noise off; suites about privacy turn it on.
-  const space = await startDataSpace({ dir, port: 0, differentialPrivacy: false, ...options, log: (line) => lines.push(line) });
+  // Exactness needs noise off and the operator's exact mode (no cell-key perturbation,
+  // spec/protocol.md §10); suites about privacy and disclosure turn them on.
+  const space = await startDataSpace({ dir, port: 0, differentialPrivacy: false, cellKey: false, ...options, log: (line) => lines.push(line) });
   // The oracle pools the rows a query can reach: core datasets are never computed on.
   const reachable = space.hospitals.map((h) => ({ ...h, datasets: h.datasets.filter((d) => d.classification !== 'core') }));
   const oracle = await createPooledOracle(space.dataDir, reachable);

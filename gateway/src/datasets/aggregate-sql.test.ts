@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAggregate } from './aggregate-sql.ts';
 import { loadDictionary } from './dictionary.ts';
 import { openDatasets, type DatasetEngine } from './duckdb-dataset.ts';
+import { cellKeyOf, cellKeySecretOf, ensureRecordKeys, recordKeyOf } from '../node/cell-key.ts';
 
 const DELTA: NumericElement = { name: 'delta', title: 'Signed change', type: 'numeric', unit: '1', precision: 1, min: -50, max: 50 };
 let ELEMENTS: DataElement[];
@@ -199,5 +200,27 @@ describe('compileAggregate on DuckDB', () => {
       ['[40,120]', 'female', 3],
       ['[40,120]', 'male', 2],
     ]);
+  });
+});
+
+describe('cell keys (spec/protocol.md §10, cell-key method)', () => {
+  it('k<c> is Σ record keys mod 2^32 over exactly the rows contributing to column c (oracle: recordKeyOf per row, by hand)', async () => {
+    const secret = cellKeySecretOf('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8');
+    await ensureRecordKeys(engine, engine.datasets.get('d1')!, secret);
+    const query: Query = { datasets: ['d1'], groupBy: [{ element: 'sex' }], aggregates: [{ op: 'count' }, { op: 'mean', element: 'bmi' }, { op: 'histogram', element: 'age', bins: [0, 40, 65, 120] }] };
+    const plan = planQuery(query, { elements: ELEMENTS, rowBound: 1000n, plainModulus: T, slotCount: 8192 });
+    const { sql, params } = compileAggregate(query, plan, table, undefined, { cellKeys: true });
+    const rows = await engine.query(sql, params);
+    const key = (i: number) => BigInt(recordKeyOf(secret, 'd1', `p${i}`));
+    const sumOf = (pick: (r: Row) => boolean, sex: string) => ROWS.reduce((s, r, i) => (r[0] === sex && pick(r) ? s + key(i) : s), 0n) % (1n << 32n);
+    for (const sex of ['female', 'male']) {
+      const row = rows.find((r) => Number(r.g) === ['female', 'male'].indexOf(sex))!;
+      // Columns: count, present(bmi), Σu(bmi), bins [0,40), [40,65), [65,120] (closed).
+      const expected = [
+        sumOf(() => true, sex), sumOf((r) => r[2] !== null, sex), sumOf((r) => r[2] !== null, sex),
+        sumOf((r) => r[3]! >= 0 && r[3]! < 40, sex), sumOf((r) => r[3]! >= 40 && r[3]! < 65, sex), sumOf((r) => r[3]! >= 65 && r[3]! <= 120, sex),
+      ];
+      expect(plan.columns.map((_, c) => cellKeyOf(row[`k${c}`]))).toEqual(expected);
+    }
   });
 });

@@ -9,6 +9,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { Filter, PlanColumn, Query, SlotPlan } from '@veilgate/sdk';
 import { ident, numberLiteral } from './sql-text.ts';
 import { SUBJECT_COLUMN, WITHDRAWN_TABLE, codeIndexColumn, offsetColumn } from './duckdb-dataset.ts';
+import { RECORD_KEY_COLUMN } from '../node/cell-key.ts';
 
 /** A statement and its positional parameters ($1, $2, …). */
 export interface CompiledSql {
@@ -110,14 +111,37 @@ function columnSql(plan: SlotPlan, column: PlanColumn): string {
 }
 
 /**
- * The aggregate statement of a planned query over one standardised table. `extraWhere`
- * `consent` excludes the subjects who withdrew consent for the token's purpose.
+ * The rows that contribute to a column, as a FILTER condition (none: every row of the group).
+ * A cell key (spec/protocol.md §10, cell-key method) is Σ record keys over exactly these rows.
+ */
+function contributorsSql(column: PlanColumn): string | undefined {
+  switch (column.kind) {
+    case 'count':
+      return undefined;
+    case 'present':
+    case 'power':
+      return `${ident(offsetColumn(column.element!))} IS NOT NULL`;
+    case 'bin':
+      return intervalSql(ident(column.element!), column.lower!, column.upper!, column.closed === true);
+  }
+}
+
+function cellKeySql(column: PlanColumn): string {
+  const where = contributorsSql(column);
+  return `sum(${ident(RECORD_KEY_COLUMN)})${where ? ` FILTER (WHERE ${where})` : ''}`;
+}
+
+/**
+ * The aggregate statement of a planned query over one standardised table. `consent` excludes
+ * the subjects who withdrew consent for the token's purpose. With `cellKeys`, each column c
+ * also returns `k<c>`: Σ record keys over the rows contributing to it (NULL when none); the
+ * table must have its record-key column (node/cell-key.ts `ensureRecordKeys`).
  *
  * @example
  * const { sql, params } = compileAggregate(query, plan, 'ds_0');
  * const rows = await engine.query(sql, params); // [{ g: 0, c0: 812n, … }, …]
  */
-export function compileAggregate(query: Query, plan: SlotPlan, table: string, consent?: { dataset: string; purpose: string }): CompiledSql {
+export function compileAggregate(query: Query, plan: SlotPlan, table: string, consent?: { dataset: string; purpose: string }, options: { cellKeys?: boolean } = {}): CompiledSql {
   const p = new Params();
   const g = groupIndexSql(plan);
   const conditions: string[] = [];
@@ -130,6 +154,7 @@ export function compileAggregate(query: Query, plan: SlotPlan, table: string, co
   const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
   // DuckDB lets WHERE refer to the select-list alias `g`; the filter's parameters come first.
   const columns = plan.columns.map((c, i) => `${columnSql(plan, c)} AS c${i}`);
+  if (options.cellKeys) plan.columns.forEach((c, i) => columns.push(`${cellKeySql(c)} AS k${i}`));
   const sql = `SELECT ${g} AS g, ${columns.join(', ')} FROM ${ident(table)} ${where ? `${where} AND` : 'WHERE'} g IS NOT NULL GROUP BY g`;
   return { sql, params: p.values };
 }

@@ -53,6 +53,14 @@ export interface DatasetConfig {
    * `maxRhoPerQuery` (default 0.25) is the most one query may spend: the node refuses more.
    */
   differentialPrivacy?: { enabled?: boolean; defaultRho?: number; maxRhoPerQuery?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
+  /**
+   * Disclosure control when differential privacy is off (spec/protocol.md §10). `cellKey`
+   * (default on): the node perturbs every released cell by the ABS cell-key method, so that
+   * the difference of two queries never returns one patient's exact value. Off is the
+   * operator's explicit "exact mode" (results equal a plaintext computation, e.g. for
+   * validation against R); the minimum cell size still applies.
+   */
+  disclosure?: { cellKey?: boolean };
   /** DataSHIELD nfilter.subset (default 3): a filtered subset smaller than this yields nothing. */
   minSubsetSize?: number;
   /** DataSHIELD nfilter.levels (default 0.33): at most this ratio of groups to rows. */

@@ -33,6 +33,8 @@ export interface DataSpaceOptions {
   researcherCredits?: number;
   /** Differential privacy on the demo datasets (default on, as DESIGN §6 asks; tests of exactness turn it off). */
   differentialPrivacy?: boolean;
+  /** The cell-key method on the demo datasets when DP is off (default on; exactness tests turn it off: "exact mode"). */
+  cellKey?: boolean;
   log?: (line: string) => void;
 }
 
@@ -79,10 +81,10 @@ async function ensureData(dataDir: string, patients: number, hospitals: number, 
  * two approvals, larger minimum cell); the first hospital also lists a core (核心) extract
  * that the data space shows but never computes on.
  */
-function classify(hospitals: GeneratedHospital[], differentialPrivacy: boolean): GeneratedHospital[] {
+function classify(hospitals: GeneratedHospital[], differentialPrivacy: boolean, cellKey: boolean): GeneratedHospital[] {
   return hospitals.map((h, i) => {
     const datasets: DatasetConfig[] = h.datasets.map((d) => ({
-      ...d, classification: i === 2 ? 'important' : 'general', pricePerQuery: 10 * (i + 1), differentialPrivacy: { enabled: differentialPrivacy },
+      ...d, classification: i === 2 ? 'important' : 'general', pricePerQuery: 10 * (i + 1), differentialPrivacy: { enabled: differentialPrivacy }, disclosure: { cellKey },
     }));
     if (i === 0 && datasets[0]) {
       datasets.push({
@@ -109,7 +111,7 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const log = options.log ?? (() => {});
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   const dataDir = join(dir, 'data');
-  const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42), options.differentialPrivacy ?? true);
+  const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42), options.differentialPrivacy ?? true, options.cellKey ?? true);
   const dictionary = loadDictionary();
 
   const hubKey = generateSigningKey();

@@ -10,7 +10,7 @@ import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
 import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
 import { openPeerPins, type PeerNode } from './peer-pins.ts';
-import { openNodeLedger } from './ledger.ts';
+import { openNodeLedger, type LedgerCharge, type TokenUsage } from './ledger.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
@@ -70,19 +70,16 @@ export function privacyOf(deps: Pick<NodeDeps, 'state'>, d: LoadedDataset): { en
 }
 
 /**
- * The ρ this node charges for a computation: the signed ρ when differential privacy is on
- * for any of its datasets (refused above the smallest per-query ceiling of those datasets),
- * else nothing. The hub's word on ρ counts for nothing here.
+ * Refuses a ρ above the smallest per-query ceiling of the datasets (`maxRhoPerQuery`): the
+ * node's own policy, whatever the researcher signed or the hub sent.
  */
-function chargedRho(deps: NodeDeps, body: ComputeRequestBody): number {
-  const policies = body.datasets.map((id) => deps.engine.datasets.get(id)).filter((d) => d !== undefined).map((d) => privacyOf(deps, d));
-  const dp = policies.filter((p) => p.enabled);
-  if (dp.length === 0) return 0;
-  const ceiling = Math.min(...dp.map((p) => p.maxRhoPerQuery));
-  if (body.rho > ceiling) {
-    throw new GatewayError('rho_too_large', `rho: ${body.rho} is above this institution's ceiling of ${ceiling} per query`, { field: 'rho' });
+function checkRhoCeiling(deps: NodeDeps, datasets: string[], rho: number): void {
+  if (rho <= 0) return;
+  const ceilings = datasets.map((id) => deps.engine.datasets.get(id)).filter((d) => d !== undefined).map((d) => privacyOf(deps, d).maxRhoPerQuery);
+  const ceiling = Math.min(...ceilings);
+  if (rho > ceiling) {
+    throw new GatewayError('rho_too_large', `rho: ${rho} is above this institution's ceiling of ${ceiling} per query`, { field: 'rho' });
   }
-  return body.rho;
 }
 
 /** The catalog entries of a node's datasets: metadata only, counts rounded. */
@@ -149,24 +146,31 @@ export function createNodeApp(deps: NodeDeps): Express {
     // The participants (hence the masks) come from the signed statement; each peer must be
     // pinned and its mask key signed by it (protocol.md §10).
     peers.check(body.participants);
-    // This node's own policy and ledger (invariant 7): ρ per query at most the datasets'
-    // ceiling, and the token's budget and quota as this node counts them.
-    const rho = chargedRho(deps, body);
-    const { charge, usage } = ledger.charge({ jti: admitted.jti, budget: admitted.budget, quota: admitted.quota, rho });
+    // This node's own policy and ledger (invariant 7), applied by the release gate before
+    // anything is released: ρ per query at most the datasets' ceiling, and the token's
+    // budget and quota as this node counts them — whatever the hub's ledger says.
+    let charged: { charge: LedgerCharge; usage: TokenUsage; rho: number } | undefined;
+    const charge = ({ rho }: { rho: number }): void => {
+      checkRhoCeiling(deps, body.datasets, rho);
+      charged = { ...ledger.charge({ jti: admitted.jti, budget: admitted.budget, quota: admitted.quota, rho }), rho };
+    };
     let computed: Awaited<ReturnType<typeof computeContribution>>;
     try {
       computed = await computeContribution(
         {
           nodeId: deps.id, signingKey: deps.signingKey, engine: deps.engine, dictionary: deps.dictionary, publicKey, log,
           maskSecret: maskKey.secretKey, maskKey: maskKey.publicKey, differentialPrivacy: (d) => privacyOf(deps, d).enabled,
+          charge,
         },
         body,
         { purpose: admitted.purpose },
       );
     } catch (err) {
-      ledger.refund(charge); // nothing was released
+      if (charged) ledger.refund(charged.charge); // nothing was released
       throw err;
     }
+    if (!charged) throw new Error('the release gate released a contribution without charging the ledger');
+    const { usage, rho } = charged;
     const { envelope, claims } = computed;
     // The node's own log of what it computed (DESIGN §9): hashes and ids only — and what it
     // charged, so an auditor can hold the hub's ledger against the node's.

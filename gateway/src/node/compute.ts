@@ -1,18 +1,19 @@
 /**
  * A node's share of a query (DESIGN §4 step 5, spec/protocol.md §4–6): re-plan and compare,
- * run the aggregate in DuckDB, leave out groups below the minimum cell size, copy the
- * integers into slots, encrypt under the researcher's key, sign the digest.
+ * run the aggregate in DuckDB, hand the integers to the release gate (release-gate.ts: cell
+ * sizes, cell-key perturbation or DP noise, masks), encrypt under the researcher's key, sign.
  */
 import {
-  NOISE_HEADROOM, addMask, canonicalSha256, contributionDigest, deriveMask, elementsOfQuery, fromBase64Url, encodeContribution, encryptSlots, loadHe, planQuery,
-  sha256Hex, type ComputeRequestBody, type ContributionClaims, type DataElement, type LeftOut,
+  NOISE_HEADROOM, canonicalSha256, contributionDigest, elementsOfQuery, encodeContribution, encryptSlots, loadHe, planQuery,
+  sha256Hex, type ComputeRequestBody, type ContributionClaims, type DataElement,
 } from '@veilgate/sdk';
 import type { PublicKey } from 'node-seal';
 import { GatewayError } from '../errors.ts';
 import { compileAggregate } from '../datasets/aggregate-sql.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
 import { signMessage } from '../crypto/ed25519.ts';
-import { addNoiseShare } from './dp-noise.ts';
+import { cellKeyOf, cellKeySecretOf, ensureRecordKeys } from './cell-key.ts';
+import { releaseContribution, statisticsOfPlan, type DatasetAggregates, type ReleaseRequest } from './release-gate.ts';
 
 /** What a node computes with. */
 export interface ComputeContext {
@@ -28,25 +29,15 @@ export interface ComputeContext {
   maskKey: string;
   /** Whether differential privacy is on for a dataset (operator override or configuration). */
   differentialPrivacy: (dataset: LoadedDataset) => boolean;
+  /** The node ledger's charge (budget, quota, ρ ceiling), run by the release gate before anything is released. */
+  charge?: ReleaseRequest['charge'];
 }
 
-function applyMasks(ctx: ComputeContext, request: ComputeRequestBody, slots: BigUint64Array[], t: bigint): BigUint64Array[] {
-  const self = request.participants.find((p) => p.node === ctx.nodeId);
-  if (!self || self.maskKey !== ctx.maskKey) {
-    throw new GatewayError('invalid_request', 'participants: this node is not listed with its own mask key', { field: 'participants' });
-  }
-  const peers = request.participants.filter((p) => p.node !== ctx.nodeId).map((p) => ({ id: p.node, publicKey: fromBase64Url(p.maskKey) }));
-  const ids = request.participants.map((p) => p.node);
-  // Only the slots the plan uses carry data; the rest are zero in every contribution and
-  // need no mask (protocol.md §10). A small query masks dozens of slots, not 8192.
-  const used = request.plan.groupCount * request.plan.columns.length;
-  return slots.map((vector, ciphertextIndex) => {
-    const n = Math.min(vector.length, used - ciphertextIndex * vector.length);
-    const mask = deriveMask({ self: ctx.nodeId, secretKey: ctx.maskSecret, peers, queryId: request.queryId, participants: ids, ciphertextIndex, slots: n, plainModulus: t });
-    const out = new BigUint64Array(vector);
-    out.set(addMask(vector.subarray(0, n), mask, t), 0);
-    return out;
-  });
+const cellKeySecrets = new Map<string, Uint8Array>();
+
+/** The dataset's DP-off disclosure policy: the cell-key method unless the operator chose exact mode. */
+function cellKeyOn(dataset: LoadedDataset): boolean {
+  return dataset.config.disclosure?.cellKey ?? true;
 }
 
 function requireDatasets(ctx: ComputeContext, request: ComputeRequestBody): LoadedDataset[] {
@@ -99,42 +90,38 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     }
   }
   const sqlStart = performance.now();
-
-  const slots = Array.from({ length: plan.ciphertextCount }, () => new BigUint64Array(he.slotCount));
-  const width = plan.columns.length;
-  const suppressed: LeftOut[] = [];
+  const aggregates: DatasetAggregates[] = [];
   for (const dataset of datasets) {
-    const { sql, params } = compileAggregate(request.query, plan, dataset.table, { dataset: dataset.config.id, purpose: consent.purpose });
-    const rows = await ctx.engine.query(sql, params);
-    const total = rows.reduce((n, row) => n + Number(row.c0), 0);
-    // DataSHIELD nfilter.subset: a filtered subset below the minimum contributes nothing.
-    const subsetTooSmall = total > 0 && total < (dataset.config.minSubsetSize ?? 3);
-    for (const row of rows) {
-      const g = Number(row.g);
-      const count = BigInt(row.c0 as bigint | number);
-      if (subsetTooSmall && count > 0n) {
-        suppressed.push({ group: g, dataset: dataset.config.id });
-        continue;
-      }
-      // DataSHIELD nfilter.tab (DESIGN §6): a group with 0 < n < minCellSize is left out
-      // whole and reported as left out, never as its small count.
-      if (count > 0n && count < BigInt(dataset.minCellSize)) {
-        suppressed.push({ group: g, dataset: dataset.config.id });
-        continue;
-      }
-      for (let c = 0; c < width; c++) {
-        const index = g * width + c;
-        const vector = slots[Math.floor(index / he.slotCount)]!;
-        const at = index % he.slotCount;
-        const value = BigInt((row[`c${c}`] as bigint | number | null) ?? 0);
-        vector[at] = (vector[at]! + value) % t;
-      }
+    // The cell-key method (protocol.md §10) applies without DP; under DP the noise protects.
+    const cellKeys = !dp && cellKeyOn(dataset);
+    if (cellKeys) {
+      let secret = cellKeySecrets.get(ctx.signingKey);
+      if (!secret) cellKeySecrets.set(ctx.signingKey, (secret = cellKeySecretOf(ctx.signingKey)));
+      await ensureRecordKeys(ctx.engine, dataset, secret);
     }
+    const { sql, params } = compileAggregate(request.query, plan, dataset.table, { dataset: dataset.config.id, purpose: consent.purpose }, { cellKeys });
+    const rows = await ctx.engine.query(sql, params);
+    aggregates.push({
+      dataset: dataset.config.id,
+      policy: { minCellSize: dataset.minCellSize, minSubsetSize: dataset.config.minSubsetSize ?? 3, cellKey: cellKeys, maxRows: BigInt(dataset.maxRows) },
+      groups: rows.map((row) => ({
+        group: Number(row.g),
+        values: plan.columns.map((_, c) => BigInt((row[`c${c}`] as bigint | number | null) ?? 0)),
+        ...(cellKeys ? { cellKeys: plan.columns.map((_, c) => cellKeyOf(row[`k${c}`])) } : {}),
+      })),
+    });
   }
-  if (dp) addNoiseShare(plan, slots, { rho: request.rho, participants: request.participants.length, plainModulus: t, headroom: NOISE_HEADROOM });
-  // Pairwise masks (protocol.md §10, Bonawitz et al. 2017 §4): the masks of all participants
-  // cancel in the sum, so each contribution alone decrypts to uniformly random slots.
-  const masked = request.participants.length > 1 ? applyMasks(ctx, request, slots, t) : slots;
+  // The release gate (protocol.md §5): the only path from aggregates to slots.
+  const { slots: masked, suppressed } = await releaseContribution({
+    layout: { groupCount: plan.groupCount, width: plan.columns.length, slotsPerCiphertext: he.slotCount, ciphertextCount: plan.ciphertextCount },
+    statistics: statisticsOfPlan(plan),
+    rowsStatistic: 0,
+    datasets: aggregates,
+    plainModulus: t,
+    privacy: dp ? { rho: request.rho, headroom: NOISE_HEADROOM } : null,
+    masking: { self: ctx.nodeId, maskSecret: ctx.maskSecret, maskKey: ctx.maskKey, queryId: request.queryId, participants: request.participants },
+    ...(ctx.charge ? { charge: ctx.charge } : {}),
+  });
   const encryptStart = performance.now();
   const ciphertexts: Uint8Array[] = [];
   for (const vector of masked) ciphertexts.push(await encryptSlots(publicKey, vector));

@@ -18,23 +18,33 @@ export function columnSensitivity(plan: SlotPlan, column: SlotPlan['columns'][nu
   return (BigInt(e.hi) - BigInt(e.lo)) ** BigInt(column.power ?? 1);
 }
 
+/** Where the slots of a release are: groups × columns, group-major, `slotsPerCiphertext` per vector. */
+export interface SlotLayout {
+  groupCount: number;
+  /** Columns per group. */
+  width: number;
+  slotsPerCiphertext: number;
+}
+
 /**
- * Adds this node's noise share to every slot of the plan (in place, mod t).
+ * Adds this node's noise share to every used slot (in place, mod t). `sensitivities[c]` is
+ * Δ_c of slot column c (see `columnSensitivity`); ρ is split equally over the columns.
+ * Called only by the release gate (release-gate.ts).
  *
  * @example
- * addNoiseShare(plan, slots, { rho: 0.5, participants: 3, plainModulus: t, headroom: NOISE_HEADROOM });
+ * addNoiseShare({ groupCount: 2, width: 1, slotsPerCiphertext: 8192 }, [1n], slots, { rho: 0.5, participants: 3, plainModulus: t, headroom: NOISE_HEADROOM });
  */
 export function addNoiseShare(
-  plan: SlotPlan,
+  layout: SlotLayout,
+  sensitivities: readonly bigint[],
   slots: BigUint64Array[],
   options: { rho: number; participants: number; plainModulus: bigint; headroom: bigint; rng?: ExactRandom },
 ): void {
   if (!(options.rho > 0)) throw new GatewayError('invalid_request', 'rho must be positive when differential privacy is on', { field: 'rho' });
-  const k = plan.columns.length;
+  const k = layout.width;
   const rng = options.rng ?? createRandom();
   const t = options.plainModulus;
-  const variances = plan.columns.map((c) => {
-    const delta = columnSensitivity(plan, c);
+  const variances = sensitivities.map((delta) => {
     const variance = rationalAtLeast(mechanismVarianceForRho('skellam', Number(delta), options.rho / k));
     // The plan reserved `headroom` per slot for noise: refuse a ρ so small that 20σ exceeds it.
     if (variance.num > ((options.headroom / 20n) ** 2n) * variance.den) {
@@ -42,12 +52,11 @@ export function addNoiseShare(
     }
     return variance;
   });
-  const width = plan.columns.length;
-  for (let g = 0; g < plan.groupCount; g++) {
-    for (let c = 0; c < width; c++) {
-      const index = g * width + c;
-      const vector = slots[Math.floor(index / plan.slotsPerCiphertext)]!;
-      const at = index % plan.slotsPerCiphertext;
+  for (let g = 0; g < layout.groupCount; g++) {
+    for (let c = 0; c < k; c++) {
+      const index = g * k + c;
+      const vector = slots[Math.floor(index / layout.slotsPerCiphertext)]!;
+      const at = index % layout.slotsPerCiphertext;
       const share = distributedNoiseShare({ mechanism: 'skellam', variance: variances[c]!, participants: options.participants, rng });
       vector[at] = (((vector[at]! + share) % t) + t) % t;
     }
