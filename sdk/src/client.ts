@@ -21,7 +21,7 @@ import { tokenDigests } from './protocol/token-digests.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createDpopProof } from './consent/dpop.ts';
 import type { IdentityKey } from './consent/identity.ts';
-import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
+import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification, type PinnedWitnesses } from './audit.ts';
 import type { VerifiedCheckpoint } from './log/checkpoint.ts';
 
 type S = components['schemas'];
@@ -148,9 +148,9 @@ export class VeilgateClient {
     return this.#log;
   }
 
-  /** `GET /v1/audit/checkpoint`. */
-  async checkpoint(): Promise<S['Checkpoint']> {
-    return unwrap(await this.api.GET('/v1/audit/checkpoint'));
+  /** `GET /v1/audit/checkpoint`; `witnessed`: the newest checkpoint a quorum co-signed. */
+  async checkpoint(options: { witnessed?: boolean } = {}): Promise<S['Checkpoint']> {
+    return unwrap(await this.api.GET('/v1/audit/checkpoint', options.witnessed ? { params: { query: { witnessed: 'true' } } } : {}));
   }
 
   /** `GET /v1/audit/trace/{entry}` (auditors), verified step by step against the log key. */
@@ -180,7 +180,8 @@ export class VeilgateClient {
   /** Where `verifyLog` reads this hub's log: the checkpoint, pages of entries, consistency proofs. */
   logSource(): LogSource {
     return {
-      checkpoint: () => this.checkpoint(),
+      // The newest witnessed checkpoint: the latest may still await its witnesses (§8).
+      checkpoint: () => this.checkpoint({ witnessed: true }),
       entries: (start, limit) => this.auditEntries(start, limit),
       consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
     };
@@ -188,9 +189,12 @@ export class VeilgateClient {
 
   /**
    * Verifies the hub's whole log (auditors): every entry against its leaf, the signed root,
-   * witnesses, and — given a saved checkpoint — that the log only grew.
+   * a quorum of fresh cosignatures by the pinned `witnesses` (not OK without them: protocol.md
+   * §8), and — given a saved checkpoint — that the log only grew.
    */
-  async verifyLog(options: { trusted?: { size: number; root: string }; pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LogVerification> {
+  async verifyLog(
+    options: { trusted?: { size: number; root: string }; witnesses?: PinnedWitnesses; maxWitnessAgeSeconds?: number; pageSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<LogVerification> {
     return verifyLog(this.logSource(), { log: await this.logIdentity(), ...options });
   }
 
