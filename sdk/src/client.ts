@@ -26,6 +26,9 @@ import type { VerifiedCheckpoint } from './log/checkpoint.ts';
 
 type S = components['schemas'];
 
+/** How long `logSource().checkpoint()` waits for a checkpoint still awaiting its witnesses. */
+const WITNESS_WAIT_MS = 5000;
+
 /** Options of a client. */
 export interface VeilgateClientOptions {
   /** The hub's base URL, e.g. http://localhost:8080. */
@@ -148,9 +151,9 @@ export class VeilgateClient {
     return this.#log;
   }
 
-  /** `GET /v1/audit/checkpoint`; `witnessed`: the newest checkpoint a quorum co-signed. */
-  async checkpoint(options: { witnessed?: boolean } = {}): Promise<S['Checkpoint']> {
-    return unwrap(await this.api.GET('/v1/audit/checkpoint', options.witnessed ? { params: { query: { witnessed: 'true' } } } : {}));
+  /** `GET /v1/audit/checkpoint`. */
+  async checkpoint(): Promise<S['Checkpoint']> {
+    return unwrap(await this.api.GET('/v1/audit/checkpoint'));
   }
 
   /** `GET /v1/audit/trace/{entry}` (auditors), verified step by step against the log key. */
@@ -180,8 +183,18 @@ export class VeilgateClient {
   /** Where `verifyLog` reads this hub's log: the checkpoint, pages of entries, consistency proofs. */
   logSource(): LogSource {
     return {
-      // The newest witnessed checkpoint: the latest may still await its witnesses (§8).
-      checkpoint: () => this.checkpoint({ witnessed: true }),
+      checkpoint: async () => {
+        // protocol.md §8: the hub asks its witnesses within a second of each write, so a fresh
+        // checkpoint may still await them. Wait a little for the hub to say it is witnessed;
+        // the verdict never rests on that claim, only on the cosignatures verifyLog counts.
+        const deadline = Date.now() + WITNESS_WAIT_MS;
+        let cp = await this.checkpoint();
+        while (!cp.witnessed && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          cp = await this.checkpoint();
+        }
+        return cp;
+      },
       entries: (start, limit) => this.auditEntries(start, limit),
       consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
     };

@@ -46,8 +46,6 @@ export interface SignedLog {
    * transaction, so that it commits with the entries it covers: one durable commit, not two.
    */
   checkpointSync(): void;
-  /** The newest stored checkpoint that at least `quorum` witnesses co-signed, if any. */
-  latestWitnessedCheckpoint(quorum: number): Promise<StoredCheckpoint | undefined>;
   /** A stored checkpoint of exactly this size. */
   checkpointAt(size: number): Promise<StoredCheckpoint | undefined>;
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
@@ -86,10 +84,6 @@ export function openSignedLog(db: DatabaseSync, options: { table: string; origin
     cosignatures: db.prepare(`SELECT witness, line FROM ${t}_cosignatures WHERE size = ? ORDER BY witness`),
     addCosignature: db.prepare(`INSERT OR REPLACE INTO ${t}_cosignatures (size, witness, line, created_at) VALUES (?, ?, ?, ?)`),
     lastCosigned: db.prepare(`SELECT max(size) AS size FROM ${t}_cosignatures WHERE witness = ?`),
-    latestWitnessed: db.prepare(
-      `SELECT c.size, c.root, c.body, c.signature FROM ${t}_checkpoints c
-       WHERE (SELECT count(*) FROM ${t}_cosignatures s WHERE s.size = c.size) >= ? ORDER BY c.size DESC LIMIT 1`,
-    ),
   };
   const decoder = new TextDecoder();
   const toEntry = (r: Record<string, unknown>): LogEntry => ({
@@ -141,10 +135,6 @@ export function openSignedLog(db: DatabaseSync, options: { table: string; origin
     },
     checkpointSync() {
       signCurrentSync();
-    },
-    async latestWitnessedCheckpoint(quorum) {
-      const r = q.latestWitnessed.get(Math.max(1, quorum)) as Record<string, unknown> | undefined;
-      return r && withCosignatures(r);
     },
     async checkpointAt(size) {
       const r = q.checkpointAt.get(size) as Record<string, unknown> | undefined;

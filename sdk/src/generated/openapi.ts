@@ -222,9 +222,7 @@ export interface paths {
         /**
          * @description The latest signed checkpoint of this server's audit log (a C2SP signed note over
          *     origin, tree size and RFC 9162 root hash), with the witness co-signatures gathered.
-         *     Hashes only: no entry content. With `witnessed=true`, the newest checkpoint that a
-         *     quorum of witnesses co-signed (the latest one may still await its witnesses), or the
-         *     latest if none was (protocol.md §8).
+         *     Hashes only: no entry content.
          */
         get: operations["getCheckpoint"];
         put?: never;
@@ -1747,9 +1745,7 @@ export interface operations {
     };
     getCheckpoint: {
         parameters: {
-            query?: {
-                witnessed?: "true" | "false";
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
