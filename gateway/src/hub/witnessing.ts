@@ -77,9 +77,11 @@ export function createWitnessing(deps: {
         try {
           let fromSize = await deps.log.lastCosignedSize(node.id);
           let answer = await ask(node, cp.note, cp.size, fromSize);
-          // The witness may have co-signed a size we did not record (e.g. a lost answer).
+          // The witness may have co-signed a size we did not record (e.g. a lost answer). Ask
+          // again from its size even when that is larger than ours: it then refuses the smaller
+          // log and records the refusal in its own log (protocol.md §8).
           const lastSize = answer.body.lastSize;
-          if (answer.status === 409 && typeof lastSize === 'number' && lastSize !== fromSize && lastSize <= cp.size) {
+          if (answer.status === 409 && typeof lastSize === 'number' && lastSize !== fromSize) {
             fromSize = lastSize;
             answer = await ask(node, cp.note, cp.size, fromSize);
           }

@@ -106,16 +106,16 @@ async function verify(rest: string[]): Promise<void> {
   if (!values.quiet && process.stderr.isTTY) process.stderr.write('\n');
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const w = report.witnesses;
-  console.log(`log      ${report.treeSize} entries, root ${report.rootHash} (the newest witnessed checkpoint)`);
+  console.log(`log      ${report.treeSize} entries, root ${report.rootHash}`);
   console.log(`checked  ${report.entriesChecked} entries in ${seconds} s${trusted ? `, from the saved checkpoint of size ${trusted.size}` : ' (from scratch)'}`);
   console.log(`witnesses ${w.cosigned.length} of ${witnesses.length} ${origin} cosigned in the last ${maxAge} s (${w.cosigned.join(', ') || 'none'}), quorum ${quorum}: ${w.witnessed ? 'witnessed' : 'NOT witnessed'}`);
   if (!report.ok || !report.checkpoint) {
-    for (const p of report.problems) console.log(`PROBLEM  ${p.index !== undefined ? `[entry ${p.index}] ` : ''}[${p.code}] ${p.message}`);
+    for (const p of report.problems) console.log(`PROBLEM  ${p.index !== undefined ? `[entry ${p.index}] ` : ''}${p.message} (${p.code})`);
     console.log(`FAILED   the log is not verified${trusted ? `; ${path} keeps the checkpoint of size ${trusted.size}` : ''}`);
     process.exitCode = 1;
     return;
   }
-  if (trusted) console.log(`grew     consistent with the saved checkpoint of size ${trusted.size}: the log only grew`);
+  if (trusted) console.log(`grew     consistent with saved checkpoint of size ${trusted.size}: the log only grew`);
   writeAuditPins(path, {
     origin: log.origin, logKey: log.publicKey, witnesses, quorum,
     size: report.checkpoint.size, root: report.checkpoint.root, note: report.checkpoint.note, verifiedAt: new Date().toISOString(),
