@@ -10,7 +10,7 @@ import { hashLeaf, hashChildren, emptyRoot } from './log/hash.ts';
 import { verifyCheckpoint, type VerifiedCheckpoint } from './log/checkpoint.ts';
 import { verifyReceipt } from './log/log-client.ts';
 import { verifyConsistency, verifyInclusion } from './log/verify.ts';
-import { countValidSignatures } from './log/signed-note.ts';
+import { verifyCosignature } from './log/cosignature.ts';
 import { LogVerificationError } from './log/errors.ts';
 import type { components } from './generated/openapi.ts';
 
@@ -59,7 +59,14 @@ export function verifyQueryReceipt(receipt: S['Receipt'], result: { queryId: str
  *   (`params.detail`); nothing else was checked;
  * - `checkpoint_mismatch`: the response's `treeSize`/`rootHash` fields differ from the signed
  *   note (`params.statedSize`, `statedRoot`, `signedSize`, `signedRoot`);
- * - `witness_signature`: a witness's line in the note does not verify (`params.node`, `detail`);
+ * - `witness_signature`: a pinned witness's line in the note does not verify (`params.node`, `detail`);
+ * - `witnesses_unpinned`: no witness keys are pinned, so nothing the hub shows can be counted
+ *   (fails closed: the keys come from the auditor's configuration or saved file, never the hub);
+ * - `witness_key_changed`: the hub names another key for a pinned witness (`params.node`,
+ *   `pinned` and `stated` fingerprints): an alert, resolved only by the auditor re-pinning;
+ * - `witness_quorum`: fewer than `quorum` pinned witnesses cosigned the checkpoint within the
+ *   freshness bound (`params.cosigned`, `quorum`, `pinned`, `missing`, `stale` node names,
+ *   `maxAgeSeconds`): the log may be rolled back, rewritten or shown only to this auditor;
  * - `entries_missing`: entry `index` and every later one are missing;
  * - `entry_missing`: entry `index` is missing;
  * - `entry_hash_mismatch`: entry `index` does not hash to its stored leaf hash (content changed);
@@ -74,6 +81,9 @@ export type LogProblemCode =
   | 'checkpoint_signature'
   | 'checkpoint_mismatch'
   | 'witness_signature'
+  | 'witnesses_unpinned'
+  | 'witness_key_changed'
+  | 'witness_quorum'
   | 'entries_missing'
   | 'entry_missing'
   | 'entry_hash_mismatch'
@@ -97,6 +107,25 @@ export interface WitnessKey {
   signingKey: string;
 }
 
+/** The auditor's pinned witnesses: keys, and k of k-of-n (default a majority of the keys). */
+export interface PinnedWitnesses {
+  keys: WitnessKey[];
+  quorum?: number;
+}
+
+/**
+ * Longest a cosignature may be old and still count, in seconds (the hub asks its witnesses
+ * again every 10 minutes, protocol.md §8): older ones may be a rolled-back log's leftovers.
+ */
+export const DEFAULT_MAX_WITNESS_AGE_SECONDS = 3600;
+/** How far in the future a cosignature's time may be (clock skew), in seconds. */
+const MAX_CLOCK_SKEW_SECONDS = 300;
+
+/** k of n when the auditor did not say: a majority, ⌊n/2⌋ + 1, as the hub counts (protocol.md §8). */
+export function majorityQuorum(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
 /** The outcome of verifying a whole log. */
 export interface LogVerification {
   ok: boolean;
@@ -110,10 +139,21 @@ export interface LogVerification {
    */
   entriesConfirmed: number;
   /**
-   * Co-signatures counted over `options.witnesses` when given (pinned keys), else over the
-   * witnesses the hub's response names (`stated`, trust on first use).
+   * Cosignatures counted over the pinned keys only (`options.witnesses`): `cosigned` names
+   * the witnesses with a valid cosignature no older than the freshness bound, `stale` those
+   * whose cosignature is older; `witnessed` = at least `quorum` fresh ones. `stated` is what
+   * the hub's response names (for pinning on first use and change alerts), never counted.
    */
-  witnesses: { cosigned: string[]; quorum: number; witnessed: boolean; pinned: boolean; stated: { keys: WitnessKey[]; quorum: number } };
+  witnesses: {
+    cosigned: string[];
+    stale: string[];
+    quorum: number;
+    witnessed: boolean;
+    pinned: boolean;
+    /** The newest counted cosignature's time (ISO 8601), if any. */
+    newest?: string;
+    stated: { keys: WitnessKey[]; quorum: number };
+  };
   problems: LogProblem[];
   /** The verified checkpoint: size and root (base64) as the signed note states them. Save it; pass it back as `trusted` next time. */
   checkpoint?: { size: number; root: string; note: string };
@@ -159,6 +199,78 @@ function sameBase64(text: string, bytes: Uint8Array): boolean {
   }
 }
 
+/** A key's fingerprint for alerts: SHA-256 of the raw key, first 16 hex digits. */
+function fingerprintOf(publicKey: string): string {
+  try {
+    return sha256Hex(fromBase64Url(publicKey)).slice(0, 16);
+  } catch {
+    return 'malformed';
+  }
+}
+
+/**
+ * Counts the pinned witnesses' fresh cosignatures on a verified checkpoint note and says what
+ * keeps it from a quorum. A cosignature counts when it is by a pinned key and its time is in
+ * [now − maxAge, now + skew]: c2sp.org/tlog-cosignature makes it a statement that, at that time,
+ * this was the largest consistent tree the witness had seen, so an old one cannot vouch that
+ * the log was not cut back since (the rollback a hub can make by deleting rows).
+ */
+function checkWitnesses(
+  note: string,
+  stated: { keys: WitnessKey[]; quorum: number },
+  pinned: { keys: WitnessKey[]; quorum: number } | undefined,
+  bound: { maxAgeSeconds: number; nowSeconds: number },
+): { summary: LogVerification['witnesses']; problems: LogProblem[] } {
+  const problems: LogProblem[] = [];
+  const cosigned: string[] = [];
+  const stale: string[] = [];
+  const missing: string[] = [];
+  let newest: number | undefined;
+  if (!pinned || pinned.keys.length === 0) {
+    problems.push({ code: 'witnesses_unpinned', message: 'no witness keys are pinned: the hub names its own witnesses, so none can be counted' });
+    return { summary: { cosigned, stale, quorum: 0, witnessed: false, pinned: false, stated }, problems };
+  }
+  const statedKeys = new Map(stated.keys.map((w) => [w.node, w.signingKey]));
+  for (const w of pinned.keys) {
+    const now = statedKeys.get(w.node);
+    if (now !== undefined && now !== w.signingKey) {
+      const params = { node: w.node, pinned: fingerprintOf(w.signingKey), stated: fingerprintOf(now) };
+      problems.push({ code: 'witness_key_changed', message: `the hub names another key for witness ${w.node} (pinned ${params.pinned}, stated ${params.stated})`, params });
+    }
+    let time: number | undefined;
+    try {
+      time = verifyCosignature(note, { name: w.node, publicKey: fromBase64Url(w.signingKey) });
+    } catch (err) {
+      const detail = detailOf(err);
+      problems.push({ code: 'witness_signature', message: `witness signature of ${w.node}: ${detail}`, params: { node: w.node, detail } });
+      continue;
+    }
+    if (time === undefined) missing.push(w.node);
+    else if (time < bound.nowSeconds - bound.maxAgeSeconds || time > bound.nowSeconds + MAX_CLOCK_SKEW_SECONDS) stale.push(w.node);
+    else {
+      cosigned.push(w.node);
+      if (newest === undefined || time > newest) newest = time;
+    }
+  }
+  const witnessed = cosigned.length >= pinned.quorum;
+  if (!witnessed) {
+    const params = {
+      cosigned: cosigned.length, quorum: pinned.quorum, pinned: pinned.keys.length,
+      missing: missing.join(', '), stale: stale.join(', '), maxAgeSeconds: bound.maxAgeSeconds,
+    };
+    problems.push({
+      code: 'witness_quorum',
+      message: `${cosigned.length} of ${pinned.keys.length} pinned witnesses cosigned this checkpoint in the last ${bound.maxAgeSeconds} s, ${pinned.quorum} needed`
+        + `${missing.length ? `; no cosignature from ${params.missing}` : ''}${stale.length ? `; too old from ${params.stale}` : ''}`,
+      params,
+    });
+  }
+  return {
+    summary: { cosigned, stale, quorum: pinned.quorum, witnessed, pinned: true, ...(newest !== undefined ? { newest: new Date(newest * 1000).toISOString() } : {}), stated },
+    problems,
+  };
+}
+
 /**
  * Verifies a whole log from scratch (or from a saved trusted checkpoint): the checkpoint's
  * signature, that every entry is present and hashes to its leaf, that the entries rebuild
@@ -166,8 +278,10 @@ function sameBase64(text: string, bytes: Uint8Array): boolean {
  * do not rebuild the root, bisects with consistency proofs to name the first bad entry.
  * Sizes and roots reported come from the signed note, never from the response's own fields.
  *
- * `witnesses` pins the witness keys and quorum to count (e.g. saved on first use); without
- * it the witnesses the hub names are counted, which the hub itself chooses.
+ * Fails closed on witnesses (protocol.md §8): the verdict is OK only if at least `quorum` of
+ * the pinned `witnesses` (default quorum: a majority of them) cosigned the checkpoint
+ * (c2sp.org/tlog-cosignature) within `maxWitnessAgeSeconds`. Keys the hub names are never
+ * counted: without pinned keys the verdict is `witnesses_unpinned`.
  *
  * @example
  * const report = await verifyLog(source, { log, onProgress: (n, total) => … });
@@ -178,7 +292,10 @@ export async function verifyLog(
   options: {
     log: LogIdentity;
     trusted?: { size: number; root: string };
-    witnesses?: { keys: WitnessKey[]; quorum: number };
+    witnesses?: PinnedWitnesses;
+    maxWitnessAgeSeconds?: number;
+    /** The current time in ms (default `Date.now()`), for the freshness bound. */
+    now?: number;
     pageSize?: number;
     onProgress?: (done: number, total: number) => void;
   },
@@ -186,8 +303,12 @@ export async function verifyLog(
   const problems: LogProblem[] = [];
   const head = await source.checkpoint();
   const stated = { keys: head.witnesses.map((w) => ({ node: w.node, signingKey: w.signingKey })), quorum: head.witnessQuorum };
-  const counted = options.witnesses ?? stated;
-  const pinned = options.witnesses !== undefined;
+  const pinnedKeys = options.witnesses?.keys ?? [];
+  const pinned = pinnedKeys.length > 0;
+  const quorum = options.witnesses?.quorum ?? majorityQuorum(pinnedKeys.length);
+  if (pinned && (!Number.isSafeInteger(quorum) || quorum < 1 || quorum > pinnedKeys.length)) {
+    throw new TypeError(`witnesses.quorum must be between 1 and ${pinnedKeys.length}`);
+  }
   let checkpoint: VerifiedCheckpoint;
   try {
     checkpoint = verifyCheckpoint(head.note, { logKey: { name: options.log.origin, publicKey: fromBase64Url(options.log.publicKey) } });
@@ -199,7 +320,7 @@ export async function verifyLog(
       rootHash: head.rootHash,
       entriesChecked: 0,
       entriesConfirmed: 0,
-      witnesses: { cosigned: [], quorum: counted.quorum, witnessed: false, pinned, stated },
+      witnesses: { cosigned: [], stale: [], quorum, witnessed: false, pinned, stated },
       problems: [{ code: 'checkpoint_signature', message: `checkpoint: ${detail}`, params: { detail } }],
     };
   }
@@ -212,15 +333,11 @@ export async function verifyLog(
       params: { statedSize: head.treeSize, statedRoot: head.rootHash, signedSize: size, signedRoot: toBase64(signedRoot) },
     });
   }
-  const cosigned: string[] = [];
-  for (const w of counted.keys) {
-    try {
-      if (countValidSignatures(head.note, [{ name: w.node, publicKey: fromBase64Url(w.signingKey) }]) === 1) cosigned.push(w.node);
-    } catch (err) {
-      const detail = detailOf(err);
-      problems.push({ code: 'witness_signature', message: `witness signature of ${w.node}: ${detail}`, params: { node: w.node, detail } });
-    }
-  }
+  const witnesses = checkWitnesses(checkpoint.note, stated, options.witnesses ? { keys: pinnedKeys, quorum } : undefined, {
+    maxAgeSeconds: options.maxWitnessAgeSeconds ?? DEFAULT_MAX_WITNESS_AGE_SECONDS,
+    nowSeconds: Math.floor((options.now ?? Date.now()) / 1000),
+  });
+  problems.push(...witnesses.problems);
   // Read every entry, recompute its leaf hash, and note gaps and mismatches by index.
   const leaves: Uint8Array[] = [];
   const pageSize = options.pageSize ?? 1000;
@@ -298,7 +415,7 @@ export async function verifyLog(
     rootHash: toBase64(signedRoot),
     entriesChecked: Math.min(leaves.length, size),
     entriesConfirmed: confirmed,
-    witnesses: { cosigned, quorum: counted.quorum, witnessed: counted.quorum > 0 && cosigned.length >= counted.quorum, pinned, stated },
+    witnesses: witnesses.summary,
     problems,
     ...(problems.length === 0 ? { checkpoint: { size, root: toBase64(signedRoot), note: checkpoint.note } } : {}),
   };

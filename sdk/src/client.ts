@@ -20,10 +20,13 @@ import { elementsOfQuery } from './protocol/plan.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createQueryProof } from './consent/query-proof.ts';
 import type { IdentityKey } from './consent/identity.ts';
-import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification } from './audit.ts';
+import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification, type PinnedWitnesses } from './audit.ts';
 import type { VerifiedCheckpoint } from './log/checkpoint.ts';
 
 type S = components['schemas'];
+
+/** How long `logSource().checkpoint()` waits for a checkpoint still awaiting its witnesses. */
+const WITNESS_WAIT_MS = 5000;
 
 /** Options of a client. */
 export interface VeilgateClientOptions {
@@ -179,7 +182,18 @@ export class VeilgateClient {
   /** Where `verifyLog` reads this hub's log: the checkpoint, pages of entries, consistency proofs. */
   logSource(): LogSource {
     return {
-      checkpoint: () => this.checkpoint(),
+      checkpoint: async () => {
+        // protocol.md §8: the hub asks its witnesses within a second of each write, so a fresh
+        // checkpoint may still await them. Wait a little for the hub to say it is witnessed;
+        // the verdict never rests on that claim, only on the cosignatures verifyLog counts.
+        const deadline = Date.now() + WITNESS_WAIT_MS;
+        let cp = await this.checkpoint();
+        while (!cp.witnessed && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          cp = await this.checkpoint();
+        }
+        return cp;
+      },
       entries: (start, limit) => this.auditEntries(start, limit),
       consistency: async (from, to) => unwrap(await this.api.GET('/v1/audit/proof/consistency', { params: { query: { from: String(from), to: String(to) } } })),
     };
@@ -187,9 +201,12 @@ export class VeilgateClient {
 
   /**
    * Verifies the hub's whole log (auditors): every entry against its leaf, the signed root,
-   * witnesses, and — given a saved checkpoint — that the log only grew.
+   * a quorum of fresh cosignatures by the pinned `witnesses` (not OK without them: protocol.md
+   * §8), and — given a saved checkpoint — that the log only grew.
    */
-  async verifyLog(options: { trusted?: { size: number; root: string }; pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<LogVerification> {
+  async verifyLog(
+    options: { trusted?: { size: number; root: string }; witnesses?: PinnedWitnesses; maxWitnessAgeSeconds?: number; pageSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<LogVerification> {
     return verifyLog(this.logSource(), { log: await this.logIdentity(), ...options });
   }
 

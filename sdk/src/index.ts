@@ -33,12 +33,13 @@ export { formatCheckpoint, parseCheckpoint, verifyCheckpoint } from './log/check
 export type { Checkpoint, CheckpointInput, VerifiedCheckpoint } from './log/checkpoint.ts';
 export { signNote, assembleNote, parseSignedNote, verifyNoteSignature, countValidSignatures, computeKeyHash } from './log/signed-note.ts';
 export type { SignedNote, NoteSignature, NoteSigner, NoteVerifier } from './log/signed-note.ts';
+export { signCosignature, verifyCosignature, cosignatureKeyId, COSIGNATURE_V1_ALG_ED25519 } from './log/cosignature.ts';
 export { LogClient, verifyReceipt } from './log/log-client.ts';
 export type { LogClientOptions, TrustedTreeHead, Receipt as LogReceipt } from './log/log-client.ts';
 export { LogVerificationError } from './log/errors.ts';
 export type { LogErrorCode, LogEvidence, TreeHeadEvidence } from './log/errors.ts';
-export { resultDigest, verifyQueryReceipt, verifyLog, verifyTrace } from './audit.ts';
-export type { LogIdentity, LogProblem, LogProblemCode, LogVerification, LogSource, WitnessKey } from './audit.ts';
+export { resultDigest, verifyQueryReceipt, verifyLog, verifyTrace, majorityQuorum, DEFAULT_MAX_WITNESS_AGE_SECONDS } from './audit.ts';
+export type { LogIdentity, LogProblem, LogProblemCode, LogVerification, LogSource, WitnessKey, PinnedWitnesses } from './audit.ts';
 export { ConsentError, isConsentError } from './consent/errors.ts';
 export type { ConsentErrorCode } from './consent/errors.ts';
 export { signConsentToken, verifyConsentToken, checkScope, decodeConsentTokenUnverified, CONSENT_TOKEN_TYPE } from './consent/consent-token.ts';

@@ -1,21 +1,27 @@
 /**
  * The audit log end to end: receipts on results, exactly one ending per accepted query,
- * witnesses co-signing (and refusing a forked checkpoint), traces, and the auditor's
- * `veilgate audit verify` naming entries edited, deleted or reordered in the database.
+ * witnesses co-signing (and refusing a forked checkpoint), the first checkpoint witnessed at
+ * start, traces, and the auditor's `veilgate audit verify` naming entries edited, deleted or
+ * reordered in the database, and failing closed as a hub that holds its database and log key
+ * would attack it: a rolled-back log and a rewritten, re-signed one (protocol.md §8).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  LogVerificationError, VeilgateClient, assembleNote, canonicalBytes, formatCheckpoint, fromBase64Url, hashLeaf, signNote,
-  verifyNoteSignature, type Query,
+  LogVerificationError, VeilgateClient, assembleNote, canonicalBytes, formatCheckpoint, fromBase64Url, hashChildren, hashLeaf, rootOf, signNote,
+  verifyCosignature, type Query,
 } from '@veilgate/sdk';
 import { signHubMessage } from '../../gateway/src/hub/node-call.ts';
+import { createAccount } from '../../gateway/src/hub/accounts.ts';
+import { createHubApp } from '../../gateway/src/hub/app.ts';
+import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
+import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
 import type { HubConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -88,7 +94,34 @@ describe('witnesses', () => {
     expect(cp.witnessQuorum).toBe(2);
     expect(cp.witnesses.filter((w) => w.cosigned).length).toBe(3);
     expect(cp.witnessed).toBe(true);
-    for (const w of cp.witnesses) expect(verifyNoteSignature(cp.note, { name: w.node, publicKey: fromBase64Url(w.signingKey) })).toBe(true);
+    // Timestamped cosignatures (c2sp.org/tlog-cosignature), made just now.
+    for (const w of cp.witnesses) {
+      const time = verifyCosignature(cp.note, { name: w.node, publicKey: fromBase64Url(w.signingKey) });
+      expect(Math.abs(Date.now() / 1000 - time!)).toBeLessThan(120);
+    }
+  });
+
+  it('right after start the hub has its checkpoint witnessed, without waiting for a write', async () => {
+    const hub = t.space.hub;
+    hub.app.witnessing.stop();
+    await hub.app.witnessing.settle();
+    try {
+      // An entry the running hub never announced to its witnesses, as the demo's accounts are
+      // written straight to the store: the state a hub starts in after such a write or a crash.
+      await createAccount(hub.store, { name: 'Written before the restart', role: 'auditor' });
+      const size = await hub.store.audit.size();
+      expect((await hub.store.audit.latestCheckpoint()).cosigners).toEqual([]);
+      const restarted = createHubApp({
+        id: hubConfig.id, signingKey: hubConfig.signingKey, store: hub.store, nodes: hubConfig.nodes, dictionary: loadDictionary(), consoleDir: false, log: () => {},
+      });
+      await restarted.witnessing.settle();
+      restarted.witnessing.stop();
+      const cp = await hub.store.audit.latestCheckpoint();
+      expect(cp.size).toBe(size);
+      expect([...cp.cosigners].sort()).toEqual(['hosp-a', 'hosp-b', 'hosp-c']);
+    } finally {
+      hub.app.witnessing.start();
+    }
   });
 
   it('a node refuses a checkpoint inconsistent with the last one it signed, and reports it', async () => {
@@ -149,24 +182,43 @@ describe('veilgate audit verify (as a process)', () => {
     const { VEILGATE_HUB: _h, VEILGATE_API_KEY: _k, ...rest } = process.env;
     return { ...rest, VEILGATE_DEMO: join(t.dir, 'demo.json') };
   };
-  const verify = (...args: string[]) => run(process.execPath, [cli, 'audit', 'verify', ...args], { env: env() }).then(
+  // Run in the space's directory: the default checkpoint file is .veilgate/audit-checkpoint.json there.
+  const verify = (...args: string[]) => run(process.execPath, [cli, 'audit', 'verify', ...args], { env: env(), cwd: t.dir }).then(
     (r) => ({ code: 0, out: r.stdout }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );
-  /** Edits the hub's database directly, runs the verifier, then restores the rows. */
-  async function tampered(edit: (db: DatabaseSync) => void): Promise<{ code: number; out: string }> {
+  let scratch = 0;
+  /** Edits the hub's database directly (entries, checkpoints, cosignatures), runs the verifier, then restores every row. */
+  async function tampered(edit: (db: DatabaseSync) => void, ...args: string[]): Promise<{ code: number; out: string }> {
+    await t.space.hub.app.witnessing.settle();
     const db = new DatabaseSync(join(t.dir, 'hub.sqlite'));
-    const saved = db.prepare('SELECT idx, entry, leaf_hash FROM audit_entries').all() as { idx: number; entry: Uint8Array; leaf_hash: Uint8Array }[];
+    const tables = ['audit_entries', 'audit_subtrees', 'audit_checkpoints', 'audit_cosignatures'];
+    const saved = tables.map((table) => ({ table, rows: db.prepare(`SELECT * FROM ${table}`).all() as Record<string, SQLInputValue>[] }));
     try {
       edit(db);
-      return await verify();
+      // The hub's next witnessing round (its tick would run one within seconds).
+      t.space.hub.app.witnessing.kick();
+      await t.space.hub.app.witnessing.settle();
+      // From scratch unless told otherwise: a fresh checkpoint file each time.
+      return await verify(...(args.length ? args : ['--checkpoint', join(t.dir, `scratch-${scratch++}.json`)]));
     } finally {
-      db.exec('DELETE FROM audit_entries');
-      const put = db.prepare('INSERT INTO audit_entries (idx, entry, leaf_hash) VALUES (?, ?, ?)');
-      for (const r of saved) put.run(r.idx, r.entry, r.leaf_hash);
+      await t.space.hub.app.witnessing.settle();
+      for (const { table, rows } of saved) {
+        db.exec(`DELETE FROM ${table}`);
+        for (const r of rows) {
+          const cols = Object.keys(r);
+          db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => r[c]!));
+        }
+      }
       db.close();
     }
   }
+  /** The attack of a hub that deletes its latest entries and the checkpoints over them (no key needed). */
+  const rollBack = (to: number) => (db: DatabaseSync) => {
+    db.prepare('DELETE FROM audit_entries WHERE idx >= ?').run(to);
+    db.prepare('DELETE FROM audit_checkpoints WHERE size >= ?').run(to);
+    db.prepare('DELETE FROM audit_cosignatures WHERE size >= ?').run(to);
+  };
   const text = (db: DatabaseSync, idx: number) => new TextDecoder().decode((db.prepare('SELECT entry FROM audit_entries WHERE idx = ?').get(idx) as { entry: Uint8Array }).entry);
 
   it('an intact log verifies, and a saved checkpoint is carried forward', async () => {
@@ -212,5 +264,80 @@ describe('veilgate audit verify (as a process)', () => {
     });
     expect(r.code).toBe(1);
     expect(r.out, r.out).toMatch(/\[entry 7\]/);
+  });
+
+  it('keeps the verified checkpoint by default and proves the log only grew on the next run', async () => {
+    const file = join(t.dir, '.veilgate', 'audit-checkpoint.json');
+    const first = await verify();
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/witnesses 3 of 3 configured cosigned/);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { size: number; root: string; logKey: string; witnesses: { node: string; signingKey: string }[]; quorum: number };
+    // The oracle: the hub's own tree, read from its store, at the size the file names.
+    expect(saved.root).toBe(Buffer.from(rootOf((await t.space.hub.store.audit.entries(0, saved.size)).map((e) => hashLeaf(canonicalBytes(e.entry))))).toString('base64'));
+    expect(saved.logKey).toBe(t.space.log.publicKey);
+    expect(saved.witnesses.map((w) => w.node)).toEqual(['hosp-a', 'hosp-b', 'hosp-c']);
+    expect(saved.quorum).toBe(2);
+    await t.client.query({ ...count, datasets: t.datasets }, { keys: t.keys, identity: t.identity });
+    await t.space.hub.app.witnessing.settle();
+    const second = await verify();
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toContain(`consistent with saved checkpoint of size ${saved.size}: the log only grew`);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { size: number }).size).toBeGreaterThan(saved.size);
+  });
+
+  it('a rolled-back log (entries and checkpoints deleted, no key needed) fails from the saved checkpoint', async () => {
+    const file = join(t.dir, 'rollback-saved.json');
+    expect((await verify('--checkpoint', file)).code).toBe(0);
+    const { size } = JSON.parse(readFileSync(file, 'utf8')) as { size: number };
+    const r = await tampered(rollBack(size - 3), '--checkpoint', file);
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toMatch(/the log shrank from \d+ to \d+ entries \(log_shrank\)/);
+    // The saved checkpoint is kept, not overwritten by the smaller log.
+    expect((JSON.parse(readFileSync(file, 'utf8')) as { size: number }).size).toBe(size);
+  });
+
+  it('a rolled-back log fails from scratch too: the witnesses refuse the smaller tree, so there is no quorum', async () => {
+    const size = await t.space.hub.store.audit.size();
+    const r = await tampered((db) => {
+      rollBack(size - 3)(db);
+    });
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toMatch(/0 of 3 pinned witnesses cosigned this checkpoint .*\(witness_quorum\)/);
+    expect(r.out).toMatch(/NOT witnessed/);
+    // Each witness recorded its refusal in its own log.
+    const node = t.space.nodes[2]!;
+    const nodeLog = (await (await fetch(`${node.url}/v1/audit/entries?limit=10000`)).json()) as { entries: { entry: Record<string, unknown> }[] };
+    expect(nodeLog.entries.some((e) => e.entry.type === 'witness.refused' && e.entry.treeSize === size - 3)).toBe(true);
+  });
+
+  it('a log rewritten and re-signed with the hub\'s log key fails: the witnesses refuse it (no quorum)', async () => {
+    const r = await tampered((db) => {
+      // Rewrite entry 3, recompute the whole tree as the hub would, and sign it with the log key.
+      const rows = db.prepare('SELECT idx, entry FROM audit_entries ORDER BY idx').all() as { idx: number; entry: Uint8Array }[];
+      const edited = new TextEncoder().encode(new TextDecoder().decode(rows[3]!.entry).replace(/"time":"[^"]+"/, '"time":"2000-01-01T00:00:00.000Z"'));
+      db.prepare('UPDATE audit_entries SET entry = ?, leaf_hash = ? WHERE idx = 3').run(edited, hashLeaf(edited));
+      const leaves = rows.map((row) => hashLeaf(row.idx === 3 ? edited : row.entry));
+      const root = rootOf(leaves);
+      const body = formatCheckpoint({ origin: t.space.log.origin, size: leaves.length, root });
+      db.prepare('DELETE FROM audit_cosignatures WHERE size >= ?').run(leaves.length);
+      db.prepare('DELETE FROM audit_checkpoints WHERE size >= ?').run(leaves.length);
+      db.prepare('INSERT INTO audit_checkpoints (size, root, body, signature, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        leaves.length, root, body, signNote(body, { name: t.space.log.origin, secretKey: fromBase64Url(hubConfig.logKey) }).trimEnd(), new Date().toISOString(),
+      );
+      // Its subtree table too (every complete subtree, leaves at level 0), so every proof it serves matches the rewritten tree.
+      db.exec('DELETE FROM audit_subtrees');
+      const put = db.prepare('INSERT INTO audit_subtrees (level, idx, hash) VALUES (?, ?, ?)');
+      let level = leaves;
+      for (let l = 0; level.length > 0; l++) {
+        level.forEach((h, i) => put.run(l, i, h));
+        const up: Uint8Array[] = [];
+        for (let i = 0; i + 1 < level.length; i += 2) up.push(hashChildren(level[i]!, level[i + 1]!)); // complete subtrees only
+        level = up;
+      }
+    });
+    expect(r.code, r.out).toBe(1);
+    // Every entry rebuilds the re-signed root: only the witnesses stand between it and an OK.
+    expect(r.out).not.toMatch(/\[entry \d+\]/);
+    expect(r.out).toMatch(/0 of 3 pinned witnesses cosigned this checkpoint .*\(witness_quorum\)/);
   });
 });

@@ -44,8 +44,10 @@ usage:
                                    add a new consent-token signing key to a node (old tokens keep verifying)
   veilgate query (--file Q.json | --json '{…}') --key FILE --identity FILE [--purpose DUO:…] [--hub URL] [--api-key KEY] [--format table|json]
   veilgate accounts create --name NAME --role ROLE [--node ID] [--hub URL] [--api-key ADMIN_KEY]
-  veilgate audit verify [--checkpoint FILE] [--log-key KEY] [--hub URL] [--api-key AUDITOR_KEY]
-                                   check the whole log (from a saved checkpoint if FILE exists); exit 1 on any problem
+  veilgate audit verify [--checkpoint FILE] [--log-key KEY] [--quorum K] [--max-witness-age S] [--pin-witnesses] [--hub URL] [--api-key AUDITOR_KEY]
+                                   check the whole log and a quorum of pinned witnesses' fresh cosignatures; keeps the
+                                   checkpoint in FILE (default .veilgate/audit-checkpoint.json) to prove the log only grew
+                                   next time; exit 1 on any problem
   veilgate audit trace ENTRY       walk an entry (log index or query id) back to the approvals it rests on
 
 --hub and --api-key default to $VEILGATE_HUB and $VEILGATE_API_KEY, then to .veilgate/demo.json.`;

@@ -173,6 +173,8 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       JSON.stringify({
         hubUrl: hubListening.url,
         log: { origin: logOrigin(hubConfig.id), publicKey: hubLogKey.publicKey },
+        // The auditor's pinned witnesses (protocol.md §8): the nodes' keys, known here, not from the hub.
+        witnesses: nodes.map(({ id, signingKey }) => ({ node: id, signingKey })),
         nodes: nodes.map(({ id, name, url }) => ({ id, name, url })),
         datasets: hospitals.flatMap((h) => h.datasets.map((d) => d.id)),
         accounts,

@@ -70,6 +70,8 @@ export function createHubApp(deps: HubDeps): HubApp {
   const seenDpop = createReplayCache();
   const progressBus = createProgressBus();
   const witnessing = createWitnessing({ log: deps.store.audit, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, logLine: log });
+  // protocol.md §8: the checkpoint the hub starts with is witnessed at once, not after a write.
+  witnessing.start();
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
   const security = { apiKey: authenticate(deps.store, deps.oidc ? createOidcVerifier(deps.oidc) : undefined) };
   const app = express();

@@ -6,7 +6,7 @@
  * in the node's own log and reported in its log lines.
  */
 import {
-  LogVerificationError, fromBase64, fromBase64Url, signNote, toBase64, verifyCheckpoint, verifyConsistency, parseSignedNote,
+  LogVerificationError, fromBase64, fromBase64Url, signCosignature, toBase64, verifyCheckpoint, verifyConsistency, parseSignedNote,
   type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
@@ -66,8 +66,8 @@ export function cosign(
     }
   }
   const body = parseSignedNote(request.checkpoint).body;
-  // The witness signs the same checkpoint body under its own name (plain Ed25519 signed note).
-  const line = signNote(body, { name: self.nodeId, secretKey: fromBase64Url(self.signingKey) });
+  // c2sp.org/tlog-cosignature (cosignature/v1): "as of this time, the largest consistent tree I saw".
+  const line = signCosignature(body, { name: self.nodeId, secretKey: fromBase64Url(self.signingKey) });
   state.recordWitnessed(self.hubOrigin, { size, root: checkpoint.root }, auditEvent<NodeEvent>({ type: 'witness.cosigned', origin: self.hubOrigin, treeSize: size, rootHash: toBase64(checkpoint.root) }));
   return line;
 }

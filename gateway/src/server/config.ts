@@ -149,6 +149,7 @@ export async function startHub(config: HubConfig, dictionary: DataElement[], opt
     app,
     close: async () => {
       await running.close();
+      app.witnessing.stop();
       await app.witnessing.settle();
       await store.close();
     },

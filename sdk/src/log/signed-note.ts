@@ -1,10 +1,9 @@
 /**
  * C2SP signed notes (c2sp.org/signed-note), Ed25519 only: text, a blank line, then one or more
  * signature lines `— <key name> <base64(4-byte key hash || signature)>`. The hub signs its
- * checkpoints this way, and the nodes co-sign the same checkpoint body as witnesses with their
- * own Ed25519 keys and names. That is the plain Ed25519 signed-note form (signature type 0x01),
- * not the timestamped witness cosignature of c2sp.org/tlog-cosignature (type 0x04, which signs
- * a different message and carries a timestamp); a 0x04 line simply counts as an unknown key.
+ * checkpoints this way (signature type 0x01). The nodes cosign the same body as witnesses
+ * with the timestamped form of c2sp.org/tlog-cosignature (type 0x04, a different message and
+ * key ID: cosignature.ts); here a 0x04 line simply counts as an unknown key.
  *
  * A note comes from the network, so it is parsed strictly (after Go's golang.org/x/mod/sumdb/note
  * `Open`): bounded size and signature count, well-formed UTF-8 without control characters,

@@ -5,7 +5,7 @@
  */
 import { useSyncExternalStore } from 'react';
 import {
-  canonicalBytes, countValidSignatures, fromBase64, fromBase64Url, hashLeaf, toBase64, verifyCheckpoint, verifyInclusion, verifyLog,
+  canonicalBytes, fromBase64, fromBase64Url, hashLeaf, majorityQuorum, toBase64, verifyCheckpoint, verifyCosignature, verifyInclusion, verifyLog,
   type LogIdentity, type LogProblem, type LogVerification, type VeilgateClient, type VerifiedCheckpoint, type components,
 } from '@veilgate/sdk';
 import { expectedLog, loadTrusted, saveTrusted } from './trust.ts';
@@ -47,10 +47,10 @@ export function checkCheckpoint(cp: Checkpoint, log: LogIdentity): SignatureChec
   return { ok: true, size, root, fieldsDiffer: size !== cp.treeSize || root !== cp.rootHash };
 }
 
-/** Whether a witness's co-signature in the note verifies under `signingKey`. */
+/** Whether a witness's timestamped cosignature (c2sp.org/tlog-cosignature) in the note verifies under `signingKey`. */
 export function cosignatureValid(note: string, node: string, signingKey: string): boolean {
   try {
-    return countValidSignatures(note, [{ name: node, publicKey: fromBase64Url(signingKey) }]) === 1;
+    return verifyCosignature(note, { name: node, publicKey: fromBase64Url(signingKey) }) !== undefined;
   } catch {
     return false;
   }
@@ -121,6 +121,8 @@ export function formatLogTime(iso: unknown, locale: string): string {
 export interface VerificationRecord {
   result: LogVerification;
   trusted: { size: number; root: string } | undefined;
+  /** The witness keys were pinned by this verification, from the hub's list (trust on first use). */
+  firstUse: boolean;
 }
 
 let last: { client: VeilgateClient; record: VerificationRecord | undefined } | undefined;
@@ -146,34 +148,42 @@ export function useLastVerification(client: VeilgateClient): VerificationRecord 
 
 /**
  * Verifies the whole log with the SDK against the pinned identity, from the pinned anchor,
- * counting only pinned witnesses (the hub's own list on first use). A good verification pins
- * what it saw: the size and root as the signed note states them (checked again here), the
- * identity, and the witness keys and quorum unless already pinned.
+ * counting only pinned witnesses, as the CLI does (protocol.md §8): the verdict is not OK
+ * without a quorum of fresh cosignatures by them. On first use, the keys the hub names are
+ * pinned (trust on first use, shown as such) with at least a majority quorum, whatever k the hub states.
+ * A good verification pins what it saw: the size and root as the signed note states them
+ * (checked again here), the identity, and the witness keys and quorum unless already pinned.
  */
 export async function verifyWholeLog(client: VeilgateClient, onProgress: (done: number, total: number) => void): Promise<VerificationRecord> {
   const record = loadTrusted();
   const log = await expectedLog(client);
   const trusted = record?.size !== undefined && record.root !== undefined ? { size: record.size, root: record.root } : undefined;
-  const pinnedWitnesses = record?.witnesses && record.quorum !== undefined ? { keys: record.witnesses, quorum: record.quorum } : undefined;
+  let pinnedWitnesses = record?.witnesses?.length && record.quorum !== undefined ? { keys: record.witnesses, quorum: record.quorum } : undefined;
+  const firstUse = !pinnedWitnesses;
+  if (!pinnedWitnesses) {
+    const cp = await client.checkpoint();
+    const stated = cp.witnesses.map((w) => ({ node: w.node, signingKey: w.signingKey }));
+    if (stated.length > 0) pinnedWitnesses = { keys: stated, quorum: Math.max(cp.witnessQuorum, majorityQuorum(stated.length)) };
+  }
   const result = await verifyLog(client.logSource(), {
     log,
     onProgress,
     ...(trusted ? { trusted } : {}),
     ...(pinnedWitnesses ? { witnesses: pinnedWitnesses } : {}),
   });
-  if (result.ok && result.checkpoint) {
+  if (result.ok && result.checkpoint && pinnedWitnesses) {
     const signed = verifyCheckpoint(result.checkpoint.note, { logKey: { name: log.origin, publicKey: fromBase64Url(log.publicKey) } });
     saveTrusted({
       origin: log.origin,
       logKey: log.publicKey,
-      witnesses: pinnedWitnesses?.keys ?? result.witnesses.stated.keys,
-      quorum: pinnedWitnesses?.quorum ?? result.witnesses.stated.quorum,
+      witnesses: pinnedWitnesses.keys,
+      quorum: pinnedWitnesses.quorum,
       size: Number(signed.size),
       root: toBase64(signed.root),
       verifiedAt: new Date().toISOString(),
     });
   }
-  return { result, trusted };
+  return { result, trusted, firstUse };
 }
 
 /** Problems that put the whole signed tree in doubt: no entry counts as confirmed under them. */

@@ -4,6 +4,7 @@
  * has an explicit "trust" button, to press only after checking the change by other means.
  */
 import { useTranslation } from 'react-i18next';
+import { majorityQuorum } from '@veilgate/sdk';
 import { useSession } from '../../session.tsx';
 import { rememberVerification, type Checkpoint } from './audit-data.ts';
 import { fingerprint, saveTrusted, witnessChanges, type useLogTrust } from './trust.ts';
@@ -32,7 +33,8 @@ export function TrustAlerts(props: { trust: Trust; checkpoint: Checkpoint | unde
 
   const trustWitnesses = () => {
     if (!record || !cp) return;
-    saveTrusted({ ...record, witnesses: cp.witnesses.map((w) => ({ node: w.node, signingKey: w.signingKey })), quorum: cp.witnessQuorum });
+    // Never below a majority of the pinned keys, whatever k the hub states (protocol.md §8).
+    saveTrusted({ ...record, witnesses: cp.witnesses.map((w) => ({ node: w.node, signingKey: w.signingKey })), quorum: Math.max(cp.witnessQuorum, majorityQuorum(cp.witnesses.length)) });
     rememberVerification(client, undefined);
     props.onTrusted(t('trust.witnessesTrusted'));
   };

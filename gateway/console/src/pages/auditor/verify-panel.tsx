@@ -98,7 +98,7 @@ function useWitnessText(record: VerificationRecord): string {
   const { t } = useTranslation('auditor');
   const w = record.result.witnesses;
   const names = w.cosigned.join(', ') || t('checkpoint.absent');
-  const key = w.pinned ? (w.witnessed ? 'verify.witnessedPinned' : 'verify.notWitnessedPinned') : w.witnessed ? 'verify.witnessedFirstUse' : 'verify.notWitnessedFirstUse';
+  const key = !record.firstUse ? (w.witnessed ? 'verify.witnessedPinned' : 'verify.notWitnessedPinned') : w.witnessed ? 'verify.witnessedFirstUse' : 'verify.notWitnessedFirstUse';
   return t(key, { count: w.cosigned.length, names, quorum: w.quorum });
 }
 
