@@ -11,7 +11,6 @@ import { tokenKeys } from './token-keys.ts';
 import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
 import { openPeerPins, type PeerNode } from './peer-pins.ts';
 import { openNodeLedger, type LedgerCharge, type TokenUsage } from './ledger.ts';
-import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
@@ -120,7 +119,10 @@ export function createNodeApp(deps: NodeDeps): Express {
   const consent = openConsentRegistry(deps.state.db, deps.engine);
   const ready = consent.load();
   const keys = tokenKeys(deps.state, deps.signingKey);
-  const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache() };
+  // The researcher's statement nonce (the DPoP jti, protocol.md §9.1) is recorded durably, like
+  // the hub's message nonces: a restart does not let a captured statement run twice.
+  const seen = (jti: string, expiresAt: number): boolean => !deps.state.claimNonce(`dpop:${jti}`, expiresAt * 1000, Date.now());
+  const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen };
   const signingKey = publicKeyOf(deps.signingKey);
   const maskKey = maskKeyOf(deps.signingKey);
   const maskKeySignature = signMessage(deps.signingKey, maskKeyDigest(deps.id, maskKey.publicKey));
