@@ -136,6 +136,17 @@ describe('the node computes only what the researcher signed', () => {
   });
 });
 
+describe("the node's own policy reaches the researcher", () => {
+  it('a ρ above the ceiling comes back as rho_too_large naming rho (422), and nothing is spent', async () => {
+    const before = await t.client.balance();
+    const err = await t.client.query(count([datasetA]), { keys: t.keys, identity: t.identity, rho: 0.3 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, code: 'rho_too_large', field: 'rho' });
+    const after = await t.client.balance();
+    expect(after.credits).toBe(before.credits);
+    expect(after.grants.map((g) => g.spent)).toEqual(before.grants.map((g) => g.spent));
+  });
+});
+
 describe("the node's own ledger holds, whatever the hub's database says", () => {
   it("a token's budget and quota are counted at the node; the hub's records do not matter", async () => {
     // A fresh grant for A with a small budget and quota (the colluding researcher's).
