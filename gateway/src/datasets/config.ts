@@ -51,7 +51,11 @@ export interface DatasetConfig {
    * Differential privacy (DESIGN §6), on by default: the node adds its share of integer
    * noise so that the sum carries noise calibrated to `defaultRho`-zCDP (or the query's ρ).
    */
-  differentialPrivacy?: { enabled?: boolean; defaultRho?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
+  differentialPrivacy?: {
+    enabled?: boolean; defaultRho?: number; mechanism?: 'skellam' | 'discrete-gaussian';
+    /** ρ a researcher may hold on this dataset across all their unexpired grants (default 2; protocol.md §9). */
+    researcherBudgetCeiling?: number;
+  };
   /** DataSHIELD nfilter.subset (default 3): a filtered subset smaller than this yields nothing. */
   minSubsetSize?: number;
   /** DataSHIELD nfilter.levels (default 0.33): at most this ratio of groups to rows. */

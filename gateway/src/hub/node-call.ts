@@ -10,7 +10,7 @@ import { HUB_SIGNATURE_HEADER } from '../node/hub-signature.ts';
 import type { NodeRegistration } from './catalog.ts';
 
 /** Node refusals that are about the request, not the node: passed on with their code. */
-const PASSED_ON = new Set(['forbidden', 'dataset_not_queryable', 'invalid_request', 'unknown_dataset', 'element_not_in_dataset']);
+const PASSED_ON = new Set(['forbidden', 'dataset_not_queryable', 'invalid_request', 'unknown_dataset', 'element_not_in_dataset', 'approval_invalid', 'budget_exhausted', 'request_not_pending']);
 
 /**
  * POSTs a JSON body to a node, signed as the `hubSignature` scheme asks; returns the raw
@@ -54,10 +54,11 @@ export async function callNode(node: NodeRegistration, path: string, hubSigningK
     throw new GatewayError(timedOut ? 'node_timeout' : 'node_unavailable', `node ${node.id} ${timedOut ? `did not answer within ${timeoutMs} ms` : 'is unreachable'}`, { node: node.id, cause });
   }
   if (res.status === 204) return undefined;
-  const answer = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+  const answer = (await res.json().catch(() => ({}))) as { code?: string; message?: string; field?: string };
   if (!res.ok) {
     const code = answer.code && PASSED_ON.has(answer.code) && answer.code in STATUS_OF ? (answer.code as keyof typeof STATUS_OF) : 'node_error';
-    throw new GatewayError(code, `node ${node.id} refused: ${answer.message ?? res.status}`, { node: node.id });
+    const field = code !== 'node_error' && typeof answer.field === 'string' ? { field: answer.field } : {};
+    throw new GatewayError(code, `node ${node.id} refused: ${answer.message ?? res.status}`, { node: node.id, ...field });
   }
   return answer;
 }

@@ -6,6 +6,8 @@ import express, { type Express } from 'express';
 import { CONTRIBUTION_MEDIA_TYPE, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
+import { openIssuedGrants } from './issued-grants.ts';
+import type { NodeOperator } from '../server/config.ts';
 import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
 import { maskKeyOf } from './mask-key.ts';
@@ -39,6 +41,8 @@ export interface NodeDeps {
   hub: { id: string; url: string; publicKey: string; logKey: string };
   /** The node's own log and witness state. */
   state: NodeState;
+  /** The operators this node enrolled out of band (its configuration): only their signed approvals count. */
+  operators?: () => NodeOperator[];
   log?: (line: string) => void;
 }
 
@@ -89,7 +93,10 @@ export function createNodeApp(deps: NodeDeps): Express {
   const consent = openConsentRegistry(deps.state.db, deps.engine);
   const ready = consent.load();
   const keys = tokenKeys(deps.state, deps.signingKey);
-  const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache() };
+  const gate = {
+    nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen: createReplayCache(),
+    operators: deps.operators ?? (() => []), issued: openIssuedGrants(deps.state.db),
+  };
   const signingKey = publicKeyOf(deps.signingKey);
   const maskKey = maskKeyOf(deps.signingKey);
   const app = express();
@@ -133,7 +140,7 @@ export function createNodeApp(deps: NodeDeps): Express {
     const issued = await issueToken(gate, body);
     deps.state.record(auditEvent<NodeEvent>({
       type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, researcher: body.researcher,
-      datasets: body.datasets, approvals: body.approvals, expiresAt: issued.expiresAt,
+      datasets: body.datasets, approvals: issued.approvals, expiresAt: issued.expiresAt,
     }));
     log(`signed consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
     res.json({ token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt });

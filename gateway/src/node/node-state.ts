@@ -43,7 +43,9 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
     CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS issued_tokens (request_id TEXT PRIMARY KEY, jti TEXT NOT NULL UNIQUE, researcher TEXT NOT NULL, content_sha256 TEXT NOT NULL, token TEXT NOT NULL, expires_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS granted_budgets (jti TEXT NOT NULL, researcher TEXT NOT NULL, dataset TEXT NOT NULL, budget REAL NOT NULL, expires_at TEXT NOT NULL, PRIMARY KEY (jti, dataset));`);
   const getPolicy = db.prepare('SELECT json FROM dataset_policies WHERE dataset = ?');
   const putPolicy = db.prepare('INSERT OR REPLACE INTO dataset_policies (dataset, json, updated_at) VALUES (?, ?, ?)');
   const getKeys = db.prepare('SELECT json FROM token_keys WHERE id = 1');

@@ -148,7 +148,7 @@ describe('operator key files', () => {
     const [a, b] = await Promise.all([generateOperatorKey(), generateOperatorKey()]);
     const file = JSON.parse(exportOperatorKey(a)) as { privateJwk: { x: string; d: string } };
     file.privateJwk.x = b.publicJwk.x;
-    const err = await importOperatorKey(JSON.stringify(file)).catch((e: unknown) => e as Error);
+    const err = (await importOperatorKey(JSON.stringify(file)).then(() => undefined, (e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).not.toContain(a.privateJwk.d);
     await expect(importOperatorKey('{"v":1,"type":"veilgate-identity"}')).rejects.toThrow(TypeError);
