@@ -46,7 +46,7 @@ const request = await client.requestAccess(
   {
     datasets, elements: needed, operations: ['count', 'mean', 'stddev', 'histogram'], purpose: 'DUO:0000006',
     justification: 'Prevalence and control of hypertension by sex and age band across hospitals.',
-    durationDays: 7, privacyBudget: 2, queryQuota: 10,
+    durationDays: 7, privacyBudget: 0.5, queryQuota: 10,
   },
   identity,
 );
