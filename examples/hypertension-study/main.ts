@@ -13,10 +13,10 @@
  * Connection: $VEILGATE_HUB and $VEILGATE_API_KEY, else .veilgate/demo.json ($VEILGATE_DEMO).
  */
 import { readFileSync } from 'node:fs';
-import { VeilgateClient, generateHeKeyPair, generateIdentityKey, type Query } from '@veilgate/sdk';
+import { VeilgateClient, generateHeKeyPair, generateIdentityKey, importOperatorKey, type Query } from '@veilgate/sdk';
 
 const demoPath = process.env.VEILGATE_DEMO ?? '.veilgate/demo.json';
-let demo: { hubUrl?: string; accounts?: { researcher?: string; operators?: Record<string, string[]> } } = {};
+let demo: { hubUrl?: string; accounts?: { researcher?: string; operators?: Record<string, string[]>; operatorKeys?: Record<string, string[]> } } = {};
 try {
   demo = JSON.parse(readFileSync(demoPath, 'utf8')) as typeof demo;
 } catch {
@@ -46,23 +46,26 @@ const request = await client.requestAccess(
   {
     datasets, elements: needed, operations: ['count', 'mean', 'stddev', 'histogram'], purpose: 'DUO:0000006',
     justification: 'Prevalence and control of hypertension by sex and age band across hospitals.',
-    durationDays: 7, privacyBudget: 5, queryQuota: 10,
+    durationDays: 7, privacyBudget: 0.5, queryQuota: 10,
   },
   identity,
 );
 const log = (line: string) => process.argv.includes('--json') || console.log(line);
 log(`Access request ${request.id} submitted to ${request.decisions.map((d) => d.node).join(', ')}.`);
 
-// 4. Each institution's operators decide. In the demo their credentials are in demo.json, so
-//    this script plays their part; in a real data space they decide in the console or CLI.
+// 4. Each institution's operators decide, each signing with their own key. In the demo their
+//    credentials and key files are in demo.json, so this script plays their part; in a real
+//    data space they decide in the console or CLI.
 const operators = demo.accounts?.operators;
-if (!operators) {
+const operatorKeys = demo.accounts?.operatorKeys;
+if (!operators || !operatorKeys) {
   console.error(`Waiting for the institutions' operators to approve ${request.id}; run again once they have.`);
   process.exit(3);
 }
 for (const decision of request.decisions) {
-  for (const key of (operators[decision.node] ?? []).slice(0, decision.requiredApprovals)) {
-    await new VeilgateClient({ baseUrl, apiKey: key }).decide(request.id, 'approve');
+  for (const [i, key] of (operators[decision.node] ?? []).slice(0, decision.requiredApprovals).entries()) {
+    const signingKey = await importOperatorKey(readFileSync(operatorKeys[decision.node]![i]!, 'utf8'));
+    await new VeilgateClient({ baseUrl, apiKey: key }).decide(request.id, 'approve', { key: signingKey });
   }
   log(`  ${decision.node}: approved by ${decision.requiredApprovals} operator(s); its node signed a consent token.`);
 }

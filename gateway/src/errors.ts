@@ -52,6 +52,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   dpop_stale: 401,
   quota_exhausted: 429,
   budget_exhausted: 403,
+  approval_invalid: 403,
   insufficient_credits: 402,
   rate_limited: 429,
   disclosure_control: 422,

@@ -7,7 +7,7 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './generated/openapi.ts';
-import { ApiError, ResultVerificationError } from './errors.ts';
+import { ApiError, ResultVerificationError, VeilgateError } from './errors.ts';
 import { decryptSlots } from './he/cipher.ts';
 import type { HeKeyPair } from './he/keys.ts';
 import { loadHe } from './he/params.ts';
@@ -20,6 +20,7 @@ import { elementsOfQuery } from './protocol/plan.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createQueryProof } from './consent/query-proof.ts';
 import type { IdentityKey } from './consent/identity.ts';
+import { decisionContentOf, signDecision, type DecidedRequest, type OperatorKey } from './consent/approval.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification, type PinnedWitnesses } from './audit.ts';
 import type { VerifiedCheckpoint } from './log/checkpoint.ts';
 
@@ -235,9 +236,31 @@ export class VeilgateClient {
     return unwrap(await this.api.POST('/v1/access-requests/{requestId}/withdraw', { params: { path: { requestId: id } } }));
   }
 
-  /** `POST /v1/access-requests/{id}/decisions` (operator): approve, or deny with a reason. */
-  async decide(id: string, decision: 'approve' | 'deny', reason?: string): Promise<S['AccessRequest']> {
-    return unwrap(await this.api.POST('/v1/access-requests/{requestId}/decisions', { params: { path: { requestId: id } }, body: { decision, ...(reason ? { reason } : {}) } }));
+  /**
+   * `POST /v1/access-requests/{id}/decisions` (operator): approve, or deny with a reason —
+   * signed here, by the operator's own key, over everything the token will grant
+   * (protocol.md §9); the hub relays the statement, the institution's node verifies it.
+   * Pass the request and the operator (as `me()` states it) when at hand, to save two calls.
+   */
+  async decide(
+    id: string,
+    decision: 'approve' | 'deny',
+    options: { key: OperatorKey; reason?: string; request?: DecidedRequest; operator?: { id: string; node?: string } },
+  ): Promise<S['AccessRequest']> {
+    const operator = options.operator ?? (await this.me());
+    const request = options.request ?? (await this.accessRequest(id));
+    if (!operator.node || !request.decisions.some((d) => d.node === operator.node)) {
+      throw new VeilgateError('forbidden', `operators of ${operator.node ?? 'no institution'} cannot decide on request ${id}: it asks for no dataset of theirs`);
+    }
+    const reason = options.reason || undefined;
+    const statement = await signDecision(
+      decisionContentOf(request, { operator: operator.id, node: operator.node, decision, ...(reason === undefined ? {} : { reason }) }),
+      options.key,
+    );
+    return unwrap(await this.api.POST('/v1/access-requests/{requestId}/decisions', {
+      params: { path: { requestId: id } },
+      body: { decision, statement, ...(reason === undefined ? {} : { reason }) },
+    }));
   }
 
   /** `POST /v1/access-requests/{id}/revoke` (operator). */

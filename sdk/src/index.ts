@@ -48,6 +48,11 @@ export { createDpopProof, verifyDpopProof, checkBinding, htuOf } from './consent
 export type { CreateDpopProofInput, VerifyDpopProofOptions, DpopProofResult } from './consent/dpop.ts';
 export { generateIdentityKey, jwkThumbprint, exportIdentity, importIdentity } from './consent/identity.ts';
 export type { IdentityKey, Ed25519PublicJwk, Ed25519PrivateJwk } from './consent/identity.ts';
+export {
+  signDecision, verifyDecision, decodeDecisionUnverified, decisionContentOf, decisionDifference, generateOperatorKey, exportOperatorKey,
+  importOperatorKey, APPROVAL_TYPE, APPROVAL_MAX_AGE_SECONDS,
+} from './consent/approval.ts';
+export type { DecisionContent, DecisionStatement, OperatorKey, OperatorKeyPair, EnrolledOperator, VerifyDecisionOptions, DecidedRequest } from './consent/approval.ts';
 export { tokenDigests } from './protocol/token-digests.ts';
 export { queryStatement, queryStatementDigest, athInput, QUERY_STATEMENT_CLAIM, QUERY_STATEMENT_VERSION } from './protocol/query-statement.ts';
 export type { QueryStatement, QueryStatementInput } from './protocol/query-statement.ts';

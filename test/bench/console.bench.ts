@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VeilgateClient, generateHeKeyPair, generateIdentityKey, type Query } from '@veilgate/sdk';
 import { startDataSpace } from '../../gateway/src/demo/data-space.ts';
-import { grantAccess } from '../../gateway/src/demo/grant-access.ts';
+import { approveAs, grantAccess } from '../../gateway/src/demo/grant-access.ts';
 import { DEFAULT_CONSOLE_DIR } from '../../gateway/src/hub/console.ts';
 import { launchChromium } from '../support/browser.ts';
 
@@ -99,9 +99,7 @@ try {
   const requestId = /Request (\S+) submitted/.exec((await submitted.textContent()) ?? '')![1]!;
   const request = await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher }).accessRequest(requestId);
   for (const decision of request.decisions) {
-    for (const key of space.accounts.operators[decision.node]!.slice(0, decision.requiredApprovals)) {
-      await new VeilgateClient({ baseUrl: space.hubUrl, apiKey: key }).decide(requestId, 'approve');
-    }
+    await approveAs(space.hubUrl, request, space.accounts.operators[decision.node]!.slice(0, decision.requiredApprovals));
   }
 
   // The query: mean systolic BP by sex over three hospitals.
@@ -115,7 +113,7 @@ try {
   const identity = await generateIdentityKey();
   const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
   await sdk.registerKey(keys);
-  await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity, { datasets, privacyBudget: 1000, queryQuota: 1000 });
+  await grantAccess({ hubUrl: space.hubUrl, researcher: space.accounts.researcher, operators: space.accounts.operators }, identity, { datasets, privacyBudget: 1, queryQuota: 1000 });
 
   const inPage: number[] = [];
   const inNode: number[] = [];

@@ -68,6 +68,21 @@ async function tabTo(page: Page, target: { id?: string; ariaLabel?: string }, li
   throw new Error(`not reachable with ${limit} Tab presses: ${JSON.stringify(target)}`);
 }
 
+/**
+ * The operator loads the key file the demo created for them, once per session (keyboard: Tab
+ * to the file input, Space opens the chooser). Decisions are then signed in the page.
+ */
+async function loadOperatorKey(page: Page, file: string, options: { keyboard?: boolean } = {}): Promise<void> {
+  if (options.keyboard) {
+    await tabTo(page, { id: 'operator-key-file' });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await chooser.setFiles(file);
+  } else {
+    await page.getByLabel('Operator key file').setInputFiles(file);
+  }
+  await page.getByRole('status').filter({ hasText: 'Signing key loaded' }).waitFor();
+}
+
 async function open(page: Page, link: string, heading: string): Promise<void> {
   await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
@@ -116,6 +131,14 @@ describe('web console in Chromium', () => {
       await operator.getByRole('heading', { level: 1, name: 'Pending requests' }).waitFor();
       const approve = operator.getByRole('button', { name: `Approve ${requestId}` });
       await approve.waitFor();
+      const keyFile = space.accounts.operatorKeys[node]![0]!;
+      await loadOperatorKey(operator, keyFile, { keyboard });
+      // The private key is in neither the page's storage nor its DOM.
+      const { d } = (JSON.parse(readFileSync(keyFile, 'utf8')) as { privateJwk: { d: string } }).privateJwk;
+      expect(await operator.evaluate((secret) => ({
+        inStorage: [...Object.values(localStorage), ...Object.values(sessionStorage)].join(' ').includes(secret),
+        inDom: document.documentElement.outerHTML.includes(secret),
+      }), d)).toEqual({ inStorage: false, inDom: false });
       if (node === 'hosp-a') {
         await screenshot(operator, 'operator-pending');
         await expectAccessible(operator, 'operator pending');
@@ -147,10 +170,11 @@ describe('web console in Chromium', () => {
     const identity = await generateIdentityKey();
     const sdk = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: space.accounts.researcher });
     const other = await sdk.requestAccess(
-      { datasets: ['hosp-a.cardiometabolic'], elements: ['bmi'], operations: ['mean'], purpose: 'DUO:0000006', justification: 'to be denied', durationDays: 7, privacyBudget: 1, queryQuota: 10 },
+      { datasets: ['hosp-a.cardiometabolic'], elements: ['bmi'], operations: ['mean'], purpose: 'DUO:0000006', justification: 'to be denied', durationDays: 7, privacyBudget: 0.5, queryQuota: 10 },
       identity,
     );
     const operator = await signIn(space.accounts.operators['hosp-a']![1]!);
+    await loadOperatorKey(operator, space.accounts.operatorKeys['hosp-a']![1]!);
     await operator.getByRole('button', { name: `Deny ${other.id}` }).click();
     await operator.getByLabel('Reason for denial').fill('BMI is outside the approved protocol');
     await operator.getByRole('button', { name: `Confirm denial ${other.id}` }).click();

@@ -8,8 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import {
-  ApiError, VeilgateClient, createQueryProof, fromBase64Url, generateIdentityKey, signConsentToken,
-  type IdentityKey, type Query,
+  ApiError, VeilgateClient, createQueryProof, decisionContentOf, fromBase64Url, generateIdentityKey, importOperatorKey, signConsentToken, signDecision,
+  type IdentityKey, type OperatorKey, type Query,
 } from '@veilgate/sdk';
 import { fromSeed } from '../../gateway/src/consent/node-keys.ts';
 import { signHubMessage } from '../../gateway/src/hub/node-call.ts';
@@ -46,6 +46,11 @@ afterAll(async () => t?.close());
 
 const count = (datasets: string[]): Query => ({ datasets, aggregates: [{ op: 'count' }] });
 const operator = (node: string, i = 0) => new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.operators[node]![i]! });
+/** The operator's own key, from the file the demo wrote for them. */
+const keyOf = (node: string, i = 0): Promise<OperatorKey> => importOperatorKey(readFileSync(t.space.accounts.operatorKeys[node]![i]!, 'utf8'));
+/** An operator decides, signing with their key. */
+const decide = async (node: string, i: number, id: string, decision: 'approve' | 'deny', reason?: string) =>
+  operator(node, i).decide(id, decision, { key: await keyOf(node, i), ...(reason ? { reason } : {}) });
 
 /** A grant of `A`'s token for `identity`, as the real one. */
 async function realTokenOf(node: string, identity = t.identity): Promise<string> {
@@ -198,19 +203,46 @@ describe('decisions', () => {
     }, identity)).id;
   });
 
-  it('an important dataset needs two approvals, by two distinct operators', async () => {
-    const first = await operator(C, 0).decide(request, 'approve');
+  it('an important dataset needs two approvals, by two distinct operators, each signed', async () => {
+    const first = await decide(C, 0, request, 'approve');
     expect(first.decisions.find((d) => d.node === C)).toMatchObject({ state: 'pending', requiredApprovals: 2 });
-    await expect(operator(C, 0).decide(request, 'approve')).rejects.toMatchObject({ code: 'duplicate_approval', status: 409 });
-    const second = await operator(C, 1).decide(request, 'approve');
-    expect(second.decisions.find((d) => d.node === C)).toMatchObject({ state: 'approved' });
+    await expect(decide(C, 0, request, 'approve')).rejects.toMatchObject({ code: 'duplicate_approval', status: 409 });
+    const second = await decide(C, 1, request, 'approve');
+    const mine = second.decisions.find((d) => d.node === C)!;
+    expect(mine).toMatchObject({ state: 'approved' });
+    // The hub keeps each signed statement; the log holds its hash.
+    expect(mine.approvals.map((a) => a.statement?.split('.').length)).toEqual([3, 3]);
   });
   it('an operator of another institution cannot decide (403)', async () => {
-    await expect(operator('hosp-b').decide(request, 'approve')).rejects.toMatchObject({ code: 'forbidden', status: 403 });
+    // They cannot even read it through the SDK…
+    await expect(decide('hosp-b', 0, request, 'approve')).rejects.toMatchObject({ code: 'not_found', status: 404 });
+    // Even with a statement signed by their own key for their own node, the hub refuses.
+    const r = await t.client.accessRequest(request);
+    const b = await operator('hosp-b').me();
+    const content = { ...decisionContentOf({ ...r, decisions: [{ node: 'hosp-b', datasets: [datasetA] }] }, { operator: b.id, node: 'hosp-b', decision: 'approve' }) };
+    const res = await fetch(`${t.space.hubUrl}/v1/access-requests/${request}/decisions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.space.accounts.operators['hosp-b']![0]!}` },
+      body: JSON.stringify({ decision: 'approve', statement: await signDecision(content, await keyOf('hosp-b')) }),
+    });
+    expect(res.status).toBe(403);
   });
-  it('a denial needs a reason, and ends that institution’s part', async () => {
-    await expect(operator(A).decide(request, 'deny')).rejects.toMatchObject({ code: 'invalid_request', field: 'reason' });
-    const denied = await operator(A).decide(request, 'deny', 'Purpose not covered by our ethics approval.');
+  it('the hub refuses a statement that does not say what the decision says', async () => {
+    const r = await t.client.accessRequest(request);
+    const a = await operator(A).me();
+    const post = async (body: unknown) => fetch(`${t.space.hubUrl}/v1/access-requests/${request}/decisions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.space.accounts.operators[A]![0]!}` }, body: JSON.stringify(body),
+    }).then(async (x) => ({ status: x.status, body: (await x.json()) as { code: string; field?: string } }));
+    const approve = decisionContentOf(r, { operator: a.id, node: A, decision: 'approve' });
+    // A signed approval sent as a denial, a wider budget, another operator, no statement at all.
+    expect(await post({ decision: 'deny', reason: 'Not covered.', statement: await signDecision(approve, await keyOf(A)) })).toMatchObject({ status: 403, body: { code: 'approval_invalid', field: 'statement' } });
+    expect(await post({ decision: 'approve', statement: await signDecision({ ...approve, privacyBudget: 2 }, await keyOf(A)) })).toMatchObject({ status: 403, body: { code: 'approval_invalid', field: 'statement' } });
+    expect(await post({ decision: 'approve', statement: await signDecision({ ...approve, operator: 'acct_other' }, await keyOf(A)) })).toMatchObject({ status: 403, body: { code: 'approval_invalid' } });
+    expect(await post({ decision: 'approve' })).toMatchObject({ status: 400, body: { code: 'invalid_request', field: 'statement' } });
+    expect((await t.client.accessRequest(request)).decisions.find((d) => d.node === A)!.approvals).toEqual([]);
+  });
+  it('a denial needs a reason, is signed, and ends that institution’s part', async () => {
+    await expect(decide(A, 0, request, 'deny')).rejects.toMatchObject({ code: 'invalid_request', field: 'reason' });
+    const denied = await decide(A, 0, request, 'deny', 'Purpose not covered by our ethics approval.');
     expect(denied.decisions.find((d) => d.node === A)).toMatchObject({ state: 'denied', reason: 'Purpose not covered by our ethics approval.' });
     expect(denied.state).toBe('active'); // C approved
     await expect(t.client.withdrawAccessRequest(request)).rejects.toMatchObject({ code: 'request_not_pending' });
@@ -223,7 +255,28 @@ describe('decisions', () => {
   it('a pending request can be withdrawn by its researcher', async () => {
     const r = await t.client.requestAccess({ datasets: [datasetB], elements: ['age'], operations: ['count'], purpose: 'DUO:0000006', justification: 'Changed my mind later.', durationDays: 1, privacyBudget: 1, queryQuota: 1 }, t.identity);
     expect((await t.client.withdrawAccessRequest(r.id)).state).toBe('withdrawn');
-    await expect(operator('hosp-b').decide(r.id, 'approve')).rejects.toMatchObject({ code: 'request_not_pending' });
+    await expect(decide('hosp-b', 0, r.id, 'approve')).rejects.toMatchObject({ code: 'request_not_pending' });
+  });
+});
+
+describe('budgets at grant time', () => {
+  it('a request cannot ask for more than ρ = 2; a node holds each researcher to its ceiling per dataset across grants', async () => {
+    const admin = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.admin });
+    const lab = await admin.createAccount({ name: 'Ceiling lab', role: 'researcher' });
+    const researcher = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: lab.apiKey });
+    const identity = await generateIdentityKey();
+    const ask = { datasets: [datasetB], elements: ['age'], operations: ['count' as const], purpose: 'DUO:0000006', justification: 'Budget ceiling study.', durationDays: 1, queryQuota: 1 };
+    await expect(researcher.requestAccess({ ...ask, privacyBudget: 2.01 }, identity)).rejects.toMatchObject({ code: 'invalid_request', field: 'privacyBudget', status: 400 });
+    const space = { hubUrl: t.space.hubUrl, researcher: lab.apiKey, operators: t.space.accounts.operators, operatorKeys: t.space.accounts.operatorKeys };
+    const grant = (privacyBudget: number) => grantAccess(space, identity, { ...ask, privacyBudget });
+    expect((await grant(1.5)).state).toBe('active');
+    // 1.5 + 0.6 > 2 (the default ceiling): the node refuses to sign, the approval is not recorded.
+    const err = await grant(0.6).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'budget_exhausted', status: 403, field: 'privacyBudget' });
+    const refused = (await researcher.accessRequests()).find((r) => r.privacyBudget === 0.6)!;
+    expect(refused.decisions[0]).toMatchObject({ state: 'pending', approvals: [] });
+    // Up to the ceiling exactly is allowed; another researcher's grants are not counted.
+    expect((await grant(0.5)).state).toBe('active');
   });
 });
 
@@ -242,7 +295,7 @@ describe('core datasets', () => {
 describe('revocation takes effect at the next query', () => {
   it('at the hub', async () => {
     const identity = await generateIdentityKey();
-    const r = await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'] });
+    const r = await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'], privacyBudget: 0.25 });
     expect((await t.client.query(count([datasetB]), { keys: t.keys, identity })).groups[0]!.count).toBeGreaterThan(0);
     const token = await realTokenOf('hosp-b', identity); // the researcher still holds it after revocation
     await operator('hosp-b').revoke(r.id, 'Ethics approval lapsed.');
@@ -252,7 +305,7 @@ describe('revocation takes effect at the next query', () => {
 
   it('at the node, even if the hub still let the token through', async () => {
     const identity = await generateIdentityKey();
-    await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'] });
+    await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'], privacyBudget: 0.25 });
     const token = await realTokenOf('hosp-b', identity);
     const jti = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
     // Tell only the node (as the hub would), leaving the hub's own record approved.
@@ -319,7 +372,7 @@ describe('key rotation', () => {
     const jwks = (await (await fetch(`${t.space.nodes.find((n) => n.id === 'hosp-b')!.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
     const identity = await generateIdentityKey();
-    await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'] });
+    await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, { datasets: [datasetB], elements: ['age'], operations: ['count'], privacyBudget: 0.25 });
     const fresh = await realTokenOf('hosp-b', identity);
     expect(JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.kid);
     expect((await t.client.query(count([datasetB]), { keys: t.keys, identity })).groups[0]!.count).toBeGreaterThan(0);

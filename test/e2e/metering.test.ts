@@ -67,7 +67,7 @@ describe('credits', () => {
     const keys = await generateHeKeyPair();
     await lab.registerKey(keys);
     const identity: IdentityKey = await generateIdentityKey();
-    await grantAccess({ hubUrl: t.space.hubUrl, researcher: apiKey, operators: t.space.accounts.operators }, identity, { datasets: [A], elements: ['age'], operations: ['count'], queryQuota: 100, privacyBudget: 100 });
+    await grantAccess({ hubUrl: t.space.hubUrl, researcher: apiKey, operators: t.space.accounts.operators }, identity, { datasets: [A], elements: ['age'], operations: ['count'], queryQuota: 100, privacyBudget: 1 });
     const price = (await lab.catalog()).datasets.find((d) => d.id === A)!.pricePerQuery;
     await admin().topUp(id, price * 3);
     // 10 concurrent queries and 4 concurrent top-ups of one price each: 7 queries can be paid.

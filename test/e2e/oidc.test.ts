@@ -14,6 +14,7 @@ import { createAccount } from '../../gateway/src/hub/accounts.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
 import { startHub, type HubConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
+import { approveAs } from '../../gateway/src/demo/grant-access.ts';
 
 let t: TestSpace;
 let idp: Server;
@@ -55,8 +56,9 @@ it('a researcher signs in with the provider, asks for access, an OIDC operator a
   await researcher.registerKey(t.keys);
   const identity = await generateIdentityKey();
   const request = await researcher.requestAccess({ datasets: ['hosp-a.cardiometabolic'], elements: ['age'], operations: ['count'], purpose: 'DUO:0000006', justification: 'OIDC sign-in study.', durationDays: 1, privacyBudget: 1, queryQuota: 5 }, identity);
-  const steward = new VeilgateClient({ baseUrl: hub.url, apiKey: await sign({ sub: 'u-2002', realm_access: { roles: ['data-steward'] }, veilgate_node: 'hosp-a' }) });
-  expect((await steward.decide(request.id, 'approve')).state).toBe('active');
+  const stewardKey = await sign({ sub: 'u-2002', realm_access: { roles: ['data-steward'] }, veilgate_node: 'hosp-a' });
+  // The steward's key is created for them and enrolled at hosp-a (out of band, as the demo does).
+  expect((await approveAs(hub.url, request, [stewardKey])).state).toBe('active');
   const outcome = await researcher.query({ datasets: ['hosp-a.cardiometabolic'], aggregates: [{ op: 'count' }] }, { keys: t.keys, identity });
   expect(outcome.groups[0]!.count).toBeGreaterThan(0);
 });

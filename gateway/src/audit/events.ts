@@ -22,8 +22,8 @@ export type HubEvent = Base &
         operations: string[]; purpose: string; justificationSha256: string; durationDays: number; privacyBudget: number; queryQuota: number; identityJkt: string;
       }
     | { type: 'access.withdrawn'; requestId: string; requestIndex: number }
-    | { type: 'access.approved'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number }
-    | { type: 'access.denied'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number; reason: string }
+    | { type: 'access.approved'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number; statementSha256: string }
+    | { type: 'access.denied'; requestId: string; requestIndex: number; node: string; operator: string; operatorIndex: number; reason: string; statementSha256: string }
     | { type: 'token.issued'; requestId: string; requestIndex: number; node: string; jti: string; expiresAt: string; tokenSha256: string; approvalIndexes: number[] }
     | { type: 'access.revoked'; requestId: string; node: string; jti: string; tokenIndex: number; operator: string; operatorIndex: number; reason: string }
     | { type: 'consent.imported'; node: string; dataset: string; operator: string; operatorIndex: number; records: number; csvSha256: string }

@@ -12,6 +12,7 @@ import { runAccounts } from './commands/accounts.ts';
 import { runAudit } from './commands/audit.ts';
 import { runBalance, runCredits, runDatasetSetting, runUsage } from './commands/metering.ts';
 import { runConsent, runDecision, runGrants, runIdentity, runRequest, runRequests } from './commands/access.ts';
+import { runOperator } from './commands/operator.ts';
 import { UsageError } from './usage.ts';
 
 const USAGE = `veilgate — trusted data space for health data
@@ -30,8 +31,14 @@ usage:
                    --justification TEXT --identity FILE [--days N] [--budget X] [--quota N]
   veilgate requests [--state submitted|active|denied|withdrawn|expired|revoked]
   veilgate grants                  consent tokens in force (researchers)
-  veilgate approve ID              (operators) — important datasets need two distinct operators
-  veilgate deny ID --reason TEXT   (operators)
+  veilgate approve ID [--operator-key FILE]
+                                   (operators) signed with your key — important datasets need two distinct operators
+  veilgate deny ID --reason TEXT [--operator-key FILE]
+                                   (operators) --operator-key defaults to the demo's file for you (demo.json)
+  veilgate operator keygen [--out FILE] [--account ID]
+                                   an operator's Ed25519 key; prints the public key for the node to enrol
+  veilgate operator enroll --node-config FILE --account ID (--public-key X | --key-file FILE)
+                                   enrol an operator's key at a node (out of band; restart the node)
   veilgate revoke ID --reason TEXT (operators) — refused from the next query on
   veilgate consent import --dataset ID --file consent.csv
                                    (operators) subject,purpose,status,recorded_at
@@ -73,6 +80,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   price: (args) => runDatasetSetting('price', args),
   privacy: (args) => runDatasetSetting('privacy', args),
   usage: runUsage,
+  operator: runOperator,
 };
 
 const [command, ...rest] = process.argv.slice(2);

@@ -52,7 +52,11 @@ export interface DatasetConfig {
    * noise so that the sum carries noise calibrated to `defaultRho`-zCDP (or the query's ρ).
    * `maxRhoPerQuery` (default 0.25) is the most one query may spend: the node refuses more.
    */
-  differentialPrivacy?: { enabled?: boolean; defaultRho?: number; maxRhoPerQuery?: number; mechanism?: 'skellam' | 'discrete-gaussian' };
+  differentialPrivacy?: {
+    enabled?: boolean; defaultRho?: number; maxRhoPerQuery?: number; mechanism?: 'skellam' | 'discrete-gaussian';
+    /** ρ a researcher may hold on this dataset across all their unexpired grants (default 2; protocol.md §9). */
+    researcherBudgetCeiling?: number;
+  };
   /**
    * Disclosure control when differential privacy is off (spec/protocol.md §10). `cellKey`
    * (default on): the node perturbs every released cell by the ABS cell-key method, so that

@@ -14,6 +14,7 @@ import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Runn
 import { logOrigin } from '../server/origin.ts';
 import { toMilli } from '../store/sqlite-ledger.ts';
 import { generateHospitals, type GeneratedHospital } from './synthetic.ts';
+import { createOperatorKeyFile, registerEnrolment, rememberOperatorKey } from './operator-keys.ts';
 import type { DatasetConfig } from '../datasets/config.ts';
 
 /** Options of a demo data space. */
@@ -45,6 +46,11 @@ export interface DemoAccounts {
   auditor: string;
   /** Two operators per institution (important datasets need two distinct approvals). */
   operators: Record<string, string[]>;
+  /**
+   * Each operator's key file (mode 0600), in the order of `operators`: their Ed25519 key,
+   * created for them and enrolled in their node's configuration (protocol.md §9).
+   */
+  operatorKeys: Record<string, string[]>;
 }
 
 /** A running data space. */
@@ -110,6 +116,8 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   const basePort = options.port ?? 8080;
   const log = options.log ?? (() => {});
   mkdirSync(join(dir, 'nodes'), { recursive: true });
+  // Fresh operators, fresh keys: no key file of an earlier run is left to be mistaken for theirs.
+  rmSync(join(dir, 'operators'), { recursive: true, force: true });
   const dataDir = join(dir, 'data');
   const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42), options.differentialPrivacy ?? true, options.cellKey ?? true);
   const dictionary = loadDictionary();
@@ -124,6 +132,13 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
     // signing keys from it (protocol.md §10), so no hub can add a member of its own.
     const nodeKeys = hospitals.map(() => generateSigningKey());
     const peers = hospitals.map((h, i) => ({ id: h.nodeId, signingKey: nodeKeys[i]!.publicKey }));
+    const nodeConfigs = new Map<string, NodeConfig>();
+    /** Enrols an operator in a running node's configuration and its file: out of band, not through the hub. */
+    const enrol = (nodeId: string, account: string, publicKey: string) => {
+      const config = nodeConfigs.get(nodeId)!;
+      (config.operators ??= []).push({ account, publicKey });
+      writeFileSync(join(dir, 'nodes', `${nodeId}.json`), JSON.stringify(config, null, 2), { mode: 0o600 });
+    };
     for (const [i, h] of hospitals.entries()) {
       const key = nodeKeys[i]!;
       // A demo start is a fresh data space: new keys, so no node state from an earlier run.
@@ -135,10 +150,15 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
         stateFile: join(dir, 'nodes', `${h.nodeId}.sqlite`),
         peers,
       };
+      config.operators = [];
       const node = await startNode(config, dictionary, { log: (line) => log(`[node ${h.nodeId}] ${line}`) });
       started.push(node);
+      const undo = registerEnrolment(h.nodeId, (account, publicKey) => enrol(h.nodeId, account, publicKey));
+      started.push({ close: async () => undo() });
       nodes.push({ id: h.nodeId, name: h.name, url: node.url, signingKey: key.publicKey });
-      writeFileSync(join(dir, 'nodes', `${h.nodeId}.json`), JSON.stringify({ ...config, port: Number(new URL(node.url).port) }, null, 2), { mode: 0o600 });
+      config.port = Number(new URL(node.url).port);
+      nodeConfigs.set(h.nodeId, config);
+      writeFileSync(join(dir, 'nodes', `${h.nodeId}.json`), JSON.stringify(config, null, 2), { mode: 0o600 });
     }
     const storePath = join(dir, 'hub.sqlite');
     for (const suffix of ['', '-wal', '-shm']) rmSync(storePath + suffix, { force: true });
@@ -161,12 +181,20 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       researcher: researcher.apiKey,
       auditor: (await createAccount(hub.store, { name: 'Audit office', role: 'auditor' })).apiKey,
       operators: {},
+      operatorKeys: {},
     };
     for (const n of nodes) {
-      accounts.operators[n.id] = [
-        (await createAccount(hub.store, { name: `${n.name} data officer`, role: 'operator', node: n.id })).apiKey,
-        (await createAccount(hub.store, { name: `${n.name} ethics committee`, role: 'operator', node: n.id })).apiKey,
-      ];
+      accounts.operators[n.id] = [];
+      accounts.operatorKeys[n.id] = [];
+      for (const [i, title] of ['data officer', 'ethics committee'].entries()) {
+        const created = await createAccount(hub.store, { name: `${n.name} ${title}`, role: 'operator', node: n.id });
+        // The operator's key is created for them; only its public half reaches the node.
+        const file = await createOperatorKeyFile(join(dir, 'operators'), `${n.id}-${i + 1}`, created.account.id);
+        enrol(n.id, created.account.id, file.publicKey);
+        rememberOperatorKey(created.apiKey, file.key);
+        accounts.operators[n.id]!.push(created.apiKey);
+        accounts.operatorKeys[n.id]!.push(file.path);
+      }
     }
     writeFileSync(
       join(dir, 'demo.json'),

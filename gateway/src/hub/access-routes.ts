@@ -1,11 +1,17 @@
 /**
  * Access requests at the hub (DESIGN §4 step 2, §7): researchers ask, each institution's
  * operators decide on their own datasets, the institution's node signs the consent token.
- * Operators act through the hub; the node applies its own policy again before it signs.
+ * Operators sign each decision with their own key (protocol.md §9); the hub checks that a
+ * statement says what the request says, keeps it, logs its hash and relays the approvals to
+ * the node — which verifies them against its own enrolled keys and applies its own policy
+ * again before it signs. The hub cannot make an approval up.
  */
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
-import { jwkThumbprint, toBase64Url, type components, type DataElement } from '@veilgate/sdk';
+import {
+  decisionContentOf, decisionDifference, decodeDecisionUnverified, isConsentError, jwkThumbprint, toBase64Url,
+  type components, type DataElement,
+} from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { mountOperation, type SecurityHandlers } from '../http/openapi.ts';
 import type { AccessRequestRow, AccountRow, StateStore } from '../store/state-store.ts';
@@ -45,7 +51,8 @@ export function presentRequest(r: AccessRequestRow, now = new Date()): S['Access
     decisions: r.decisions.map((d) => ({
       node: d.node, datasets: d.datasets,
       state: d.state === 'approved' && d.expiresAt !== null && d.expiresAt <= now.toISOString() ? 'expired' : d.state,
-      approvals: d.approvals.map((a) => ({ operator: a.operator, at: a.at })), requiredApprovals: d.requiredApprovals,
+      approvals: d.approvals.map((a) => ({ operator: a.operator, at: a.at, ...(a.statement ? { statement: a.statement } : {}) })),
+      requiredApprovals: d.requiredApprovals,
       ...(d.reason ? { reason: d.reason } : {}), ...(d.decidedAt ? { decidedAt: d.decidedAt } : {}),
       ...(d.tokenJti ? { tokenJti: d.tokenJti } : {}), ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
     })),
@@ -82,6 +89,24 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
     const decision = r.decisions.find((d) => d.node === account.node);
     if (!decision) throw new GatewayError('forbidden', `operators of ${account.node ?? 'no institution'} cannot decide on request ${r.id}: it asks for no dataset of theirs`);
     return decision;
+  };
+
+  /**
+   * The operator's signed statement must say what this request says, for this operator, their
+   * institution, this decision and reason. The hub cannot verify the signature (only the node
+   * holds the enrolled keys) but refuses a statement that could never be accepted there.
+   */
+  const checkStatement = (r: AccessRequestRow, node: string, account: AccountRow, body: S['DecisionInput']): void => {
+    let differs: string | undefined;
+    try {
+      const stated = decodeDecisionUnverified(body.statement);
+      const expected = decisionContentOf(presentRequest(r), { operator: account.id, node, decision: body.decision, ...(body.reason === undefined ? {} : { reason: body.reason }) });
+      differs = decisionDifference(stated, expected);
+    } catch (e) {
+      if (isConsentError(e)) throw new GatewayError('approval_invalid', `statement: ${e.message}`, { field: 'statement' });
+      throw e;
+    }
+    if (differs) throw new GatewayError('approval_invalid', `statement: its ${differs} differs from this request and decision`, { field: 'statement' });
   };
 
   mountOperation(router, 'createAccessRequest', security, requireRole('researcher'), async (req, res) => {
@@ -145,7 +170,8 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
     const decision = operatorDecision(r, account);
     if (body.decision === 'deny') {
       if (!body.reason) throw new GatewayError('invalid_request', 'reason is required to deny a request', { field: 'reason' });
-      const updated = await deps.store.denyDecision(r.id, decision.node, account.id, body.reason);
+      checkStatement(r, decision.node, account, body);
+      const updated = await deps.store.denyDecision(r.id, decision.node, account.id, body.reason, body.statement);
       deps.onLogged();
       res.json(presentRequest(updated));
       return;
@@ -154,9 +180,10 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
     if (decision.approvals.some((a) => a.operator === account.id)) {
       throw new GatewayError('duplicate_approval', 'this operator has already approved; the second approval of an important dataset must come from another operator', { field: 'decision' });
     }
-    const approvals = [...decision.approvals.map((a) => a.operator), account.id];
+    checkStatement(r, decision.node, account, body);
+    const approvals = [...decision.approvals.flatMap((a) => (a.statement ? [a.statement] : [])), body.statement];
     let token: { token: string; jti: string; expiresAt: string } | undefined;
-    if (approvals.length >= decision.requiredApprovals) {
+    if (decision.approvals.length + 1 >= decision.requiredApprovals) {
       // The node signs — after checking the approvals against its own policy (no half-done
       // approval is recorded if it refuses or cannot be reached).
       const node = deps.nodes().find((n) => n.id === decision.node);
@@ -164,10 +191,10 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
       token = (await callNode(node, '/v1/tokens', deps.hubSigningKey, {
         requestId: r.id, issuedAt: Date.now(), researcher: r.researcher, identityJkt: r.identityJkt, datasets: decision.datasets,
         elements: r.elements, operations: r.operations, purpose: r.purpose, privacyBudget: r.privacyBudget, queryQuota: r.queryQuota,
-        durationDays: r.durationDays, approvals,
-      })) as { token: string; jti: string; expiresAt: string };
+        durationDays: r.durationDays, signedApprovals: approvals,
+      } satisfies S['TokenIssueRequest'])) as { token: string; jti: string; expiresAt: string };
     }
-    const updated = await deps.store.addApproval(r.id, decision.node, account.id, token);
+    const updated = await deps.store.addApproval(r.id, decision.node, account.id, body.statement, token);
     deps.onLogged();
     res.json(presentRequest(updated));
   });

@@ -25,6 +25,7 @@ const NODE_REFUSALS: Record<NodeRefusalCode, true> = {
   token_audience_invalid: true, token_issuer_invalid: true, token_subject_invalid: true, token_scope_exceeded: true, token_revoked: true,
   token_binding_invalid: true, dpop_missing: true, dpop_invalid: true, dpop_replayed: true, dpop_stale: true, quota_exhausted: true,
   budget_exhausted: true, disclosure_control: true, statement_mismatch: true, rho_too_large: true, participant_unknown: true, mask_key_invalid: true,
+  approval_invalid: true, request_not_pending: true,
 };
 
 /** The most of a node's error body the hub reads, and of its message it repeats. */

@@ -6,6 +6,8 @@ import express, { type Express } from 'express';
 import { CONTRIBUTION_MEDIA_TYPE, sha256Hex, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
+import { openIssuedGrants } from './issued-grants.ts';
+import type { NodeOperator } from '../server/config.ts';
 import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
 import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
@@ -44,6 +46,8 @@ export interface NodeDeps {
    * out of band. Without it, peers are pinned on first use (protocol.md §10).
    */
   peers?: PeerNode[];
+  /** The operators this node enrolled out of band (its configuration): only their signed approvals count. */
+  operators?: () => NodeOperator[];
   log?: (line: string) => void;
 }
 
@@ -122,7 +126,10 @@ export function createNodeApp(deps: NodeDeps): Express {
   // The researcher's statement nonce (the DPoP jti, protocol.md §9.1) is recorded durably, like
   // the hub's message nonces: a restart does not let a captured statement run twice.
   const seen = (jti: string, expiresAt: number): boolean => !deps.state.claimNonce(`dpop:${jti}`, expiresAt * 1000, Date.now());
-  const gate = { nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen };
+  const gate = {
+    nodeId: deps.id, hubId: deps.hub.id, engine: deps.engine, keys, seen,
+    operators: deps.operators ?? (() => []), issued: openIssuedGrants(deps.state.db),
+  };
   const signingKey = publicKeyOf(deps.signingKey);
   const maskKey = maskKeyOf(deps.signingKey);
   const maskKeySignature = signMessage(deps.signingKey, maskKeyDigest(deps.id, maskKey.publicKey));

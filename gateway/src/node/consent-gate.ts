@@ -6,13 +6,15 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import {
-  ConsentError, checkBinding, checkScope, decodeConsentTokenUnverified, fromBase64Url, queryStatement, queryStatementDigest, signConsentToken, tokenDigests,
-  verifyConsentToken, verifyDpopProof, elementsOfQuery,
-  type ComputeRequestBody, type components,
+  ConsentError, canonicalSha256, checkBinding, checkScope, decisionDifference, decodeConsentTokenUnverified, fromBase64Url, isConsentError,
+  jwkThumbprint, queryStatement, queryStatementDigest, signConsentToken, tokenDigests, verifyConsentToken, verifyDecision, verifyDpopProof, elementsOfQuery,
+  type ComputeRequestBody, type DecisionContent, type DecisionStatement, type EnrolledOperator, type components,
 } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import type { DatasetEngine } from '../datasets/duckdb-dataset.ts';
 import type { NodeKeySet } from '../consent/node-keys.ts';
+import type { NodeOperator } from '../server/config.ts';
+import type { IssuedGrants } from './issued-grants.ts';
 
 type TokenIssueRequest = components['schemas']['TokenIssueRequest'];
 
@@ -24,6 +26,10 @@ export interface ConsentGateDeps {
   keys: NodeKeySet;
   /** DPoP `jti` replay check: true when already seen (records it otherwise). */
   seen: (jti: string, expiresAt: number) => boolean;
+  /** The operators this node enrolled (its configuration, never the hub). */
+  operators: () => NodeOperator[];
+  /** The tokens this node signed and the budgets they grant (its state file). */
+  issued: IssuedGrants;
 }
 
 /** Revoked token ids, durable in the node's state file. */
@@ -48,27 +54,83 @@ export function openRevocationList(db: DatabaseSync): RevocationList {
   };
 }
 
+/** The default ρ ceiling per researcher and dataset across all unexpired grants (protocol.md §9). */
+export const DEFAULT_RESEARCHER_BUDGET_CEILING = 2;
+
+/** The enrolled operators by key id (RFC 7638 thumbprint): the node's own, from its configuration. */
+async function enrolledByKid(operators: NodeOperator[]): Promise<Map<string, EnrolledOperator>> {
+  const byKid = new Map<string, EnrolledOperator>();
+  for (const o of operators) {
+    const publicJwk = { kty: 'OKP', crv: 'Ed25519', x: o.publicKey } as const;
+    byKid.set(await jwkThumbprint(publicJwk), { account: o.account, publicJwk });
+  }
+  return byKid;
+}
+
+/**
+ * Verifies the operators' signed approvals (protocol.md §9): each against THIS node's enrolled
+ * keys (the hub cannot add one), each an approval whose content equals the token request
+ * exactly (a statement for another request, node, researcher, key or a narrower scope is
+ * refused), and enough DISTINCT enrolled operators. Returns their account ids.
+ */
+async function verifyApprovals(deps: ConsentGateDeps, body: TokenIssueRequest, expected: DecisionContent, required: number): Promise<string[]> {
+  const enrolled = await enrolledByKid(deps.operators());
+  const approvers = new Set<string>();
+  for (const [i, statement] of body.signedApprovals.entries()) {
+    const field = `signedApprovals[${i}]`;
+    let s: DecisionStatement;
+    try {
+      s = await verifyDecision(statement, { operators: (kid) => enrolled.get(kid), audience: deps.nodeId });
+    } catch (e) {
+      if (isConsentError(e)) throw new GatewayError('approval_invalid', `${field}: ${e.message}`, { field });
+      throw e;
+    }
+    const differs = decisionDifference(s, { ...expected, operator: s.operator });
+    if (differs) throw new GatewayError('approval_invalid', `${field}: the approval's ${differs} is not what this token would grant`, { field });
+    approvers.add(s.operator);
+  }
+  if (approvers.size < required) {
+    throw new GatewayError('forbidden', `signedApprovals: ${required} distinct enrolled operators must approve, got ${approvers.size}`, { field: 'signedApprovals' });
+  }
+  return [...approvers];
+}
+
 /**
  * Signs a consent token after checking the request against this node's own policy: its own,
- * non-core datasets, the elements they provide, and enough distinct approving operators.
+ * non-core datasets, the elements they provide, approvals signed by enough distinct enrolled
+ * operators over exactly this grant, and each dataset's ρ ceiling per researcher across all
+ * their unexpired grants. Asked again for the same request, it returns the same token.
  *
  * @example
- * const { token, jti, expiresAt } = await issueToken(deps, body);
+ * const { token, jti, expiresAt, approvals } = await issueToken(deps, body);
  */
-export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest): Promise<{ token: string; jti: string; expiresAt: string; kid: string }> {
+export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest): Promise<{ token: string; jti: string; expiresAt: string; kid: string; approvals: string[] }> {
   let required = 1;
-  body.datasets.forEach((id, i) => {
+  const budgets = body.datasets.map((id, i) => {
     const d = deps.engine.datasets.get(id);
     if (!d) throw new GatewayError('unknown_dataset', `datasets[${i}]: this node holds no dataset '${id}'`, { field: `datasets[${i}]` });
     if (d.classification === 'core') throw new GatewayError('dataset_not_queryable', `datasets[${i}]: '${id}' is core (核心): never computed on in the data space`, { field: `datasets[${i}]` });
     const missing = body.elements.find((e) => !(e in d.config.elements));
     if (missing) throw new GatewayError('element_not_in_dataset', `datasets[${i}]: '${id}' does not provide '${missing}'`, { field: `datasets[${i}]` });
     required = Math.max(required, d.requiredApprovals);
+    return { dataset: id, budget: body.privacyBudget, ceiling: d.config.differentialPrivacy?.researcherBudgetCeiling ?? DEFAULT_RESEARCHER_BUDGET_CEILING };
   });
-  const distinct = new Set(body.approvals);
-  if (distinct.size < required) {
-    throw new GatewayError('forbidden', `approvals: ${required} distinct operators must approve, got ${distinct.size}`, { field: 'approvals' });
+  const expected: DecisionContent = {
+    request: body.requestId, decision: 'approve', operator: '', node: deps.nodeId, researcher: body.researcher, identityJkt: body.identityJkt,
+    datasets: body.datasets, elements: body.elements, operations: body.operations, purpose: body.purpose,
+    privacyBudget: body.privacyBudget, queryQuota: body.queryQuota, durationDays: body.durationDays,
+  };
+  const approvals = await verifyApprovals(deps, body, expected, required);
+  const contentSha256 = canonicalSha256({ ...expected, operator: undefined });
+  const already = deps.issued.byRequest(body.requestId);
+  if (already) {
+    // A retry (the hub lost our answer) gets the same token: one request, one grant, one budget.
+    if (already.contentSha256 !== contentSha256) throw new GatewayError('request_not_pending', `requestId: this node already signed a token for request ${body.requestId}`, { field: 'requestId' });
+    const kid = String(decodeConsentTokenUnverified(already.token).header.kid);
+    return { token: already.token, jti: already.jti, expiresAt: already.expiresAt, kid, approvals };
   }
+  const now = new Date();
+  deps.issued.checkCeilings(body.researcher, budgets, now);
   const key = deps.keys.signingKey();
   const durationSeconds = body.durationDays * 86_400;
   // A rotated key stays published for this long; a longer token would outlive its key.
@@ -77,7 +139,7 @@ export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest)
   }
   const token = await signConsentToken(
     {
-      iss: deps.nodeId, sub: body.researcher, aud: deps.hubId, request: body.requestId, approvals: [...distinct],
+      iss: deps.nodeId, sub: body.researcher, aud: deps.hubId, request: body.requestId, approvals,
       cnf: { jkt: body.identityJkt },
       vg_scope: { datasets: body.datasets, elements: body.elements, operations: body.operations, purpose: body.purpose, budget: body.privacyBudget, quota: body.queryQuota },
       durationSeconds,
@@ -85,7 +147,10 @@ export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest)
     key,
   );
   const { claims } = decodeConsentTokenUnverified(token);
-  return { token, jti: claims.jti, expiresAt: new Date(claims.exp * 1000).toISOString(), kid: key.kid };
+  const expiresAt = new Date(claims.exp * 1000).toISOString();
+  // Checked again with the insert, atomically: a concurrent grant cannot slip past the ceiling.
+  deps.issued.record({ requestId: body.requestId, researcher: body.researcher, token, jti: claims.jti, expiresAt, contentSha256, budgets }, now);
+  return { token, jti: claims.jti, expiresAt, kid: key.kid, approvals };
 }
 
 /** The `htu` a proof states (read before verification, to check its path; then verified). */

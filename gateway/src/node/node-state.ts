@@ -49,7 +49,9 @@ export function openNodeState(path: string, log: { origin: string; signingKey: s
     CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS token_keys (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS dataset_policies (dataset TEXT PRIMARY KEY, json TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS hub_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);`);
+    CREATE TABLE IF NOT EXISTS hub_nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS issued_tokens (request_id TEXT PRIMARY KEY, jti TEXT NOT NULL UNIQUE, researcher TEXT NOT NULL, content_sha256 TEXT NOT NULL, token TEXT NOT NULL, expires_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS granted_budgets (jti TEXT NOT NULL, researcher TEXT NOT NULL, dataset TEXT NOT NULL, budget REAL NOT NULL, expires_at TEXT NOT NULL, PRIMARY KEY (jti, dataset));`);
   const purgeNonces = db.prepare('DELETE FROM hub_nonces WHERE expires_at < ?');
   const putNonce = db.prepare('INSERT OR IGNORE INTO hub_nonces (nonce, expires_at) VALUES (?, ?)');
   const getPolicy = db.prepare('SELECT json FROM dataset_policies WHERE dataset = ?');

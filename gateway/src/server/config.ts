@@ -58,6 +58,17 @@ export interface NodeConfig {
    * computation. Without it, peers are pinned on first use (protocol.md §10).
    */
   peers?: { id: string; signingKey: string }[];
+  /**
+   * The institution's operators, enrolled here out of band (`veilgate operator enroll`), never
+   * through the hub: the node signs a consent token only on approvals signed by these keys.
+   */
+  operators?: NodeOperator[];
+}
+
+/** An enrolled operator: their hub account id and Ed25519 public key (32 bytes, base64url). */
+export interface NodeOperator {
+  account: string;
+  publicKey: string;
 }
 
 /** A listening server. */
@@ -110,6 +121,8 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
   const app = createNodeApp({
     id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub, state,
     ...(config.peers ? { peers: config.peers } : {}),
+    // Read at each token request: an operator enrolled into this (live) configuration counts at once.
+    operators: () => config.operators ?? [],
     ...(options.log ? { log: options.log } : {}),
   });
   const running = await listen(createServer(app), config.port, config.host);

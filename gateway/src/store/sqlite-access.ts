@@ -24,6 +24,11 @@ export const ACCESS_MIGRATION = `
     request_id TEXT NOT NULL, node TEXT NOT NULL, operator TEXT NOT NULL, at TEXT NOT NULL, log_index INTEGER NOT NULL,
     PRIMARY KEY (request_id, node, operator));`;
 
+/** Operators' signed statements (protocol.md §9), kept with each approval and denial. */
+export const SIGNED_DECISIONS_MIGRATION = `
+  ALTER TABLE access_approvals ADD COLUMN statement TEXT;
+  ALTER TABLE access_decisions ADD COLUMN decision_statement TEXT;`;
+
 type Row = Record<string, unknown>;
 const enc = new TextEncoder();
 
@@ -49,9 +54,9 @@ export function openAccessStore(
     decisions: db.prepare('SELECT * FROM access_decisions WHERE request_id = ? ORDER BY node'),
     decision: db.prepare('SELECT * FROM access_decisions WHERE request_id = ? AND node = ?'),
     approvals: db.prepare('SELECT * FROM access_approvals WHERE request_id = ? AND node = ? ORDER BY at, operator'),
-    insertApproval: db.prepare('INSERT INTO access_approvals (request_id, node, operator, at, log_index) VALUES (?, ?, ?, ?, ?)'),
+    insertApproval: db.prepare('INSERT INTO access_approvals (request_id, node, operator, at, log_index, statement) VALUES (?, ?, ?, ?, ?, ?)'),
     withdraw: db.prepare('UPDATE access_requests SET withdrawn = 1 WHERE id = ?'),
-    deny: db.prepare(`UPDATE access_decisions SET state = 'denied', reason = ?, decided_at = ? WHERE request_id = ? AND node = ? AND state = 'pending'`),
+    deny: db.prepare(`UPDATE access_decisions SET state = 'denied', reason = ?, decided_at = ?, decision_statement = ? WHERE request_id = ? AND node = ? AND state = 'pending'`),
     approve: db.prepare(`UPDATE access_decisions SET state = 'approved', decided_at = ?, token = ?, token_jti = ?, expires_at = ?, token_index = ? WHERE request_id = ? AND node = ? AND state = 'pending'`),
     revoke: db.prepare(`UPDATE access_decisions SET state = 'revoked', reason = ?, decided_at = ? WHERE request_id = ? AND node = ? AND state = 'approved'`),
     byJti: db.prepare('SELECT * FROM access_decisions WHERE token_jti = ?'),
@@ -72,7 +77,9 @@ export function openAccessStore(
     expiresAt: (r.expires_at as string | null) ?? null,
     tokenIndex: r.token_index === null ? null : Number(r.token_index),
     queriesUsed: Number(r.queries_used),
-    approvals: (q.approvals.all(r.request_id as string, r.node as string) as Row[]).map((a) => ({ operator: a.operator as string, at: a.at as string, logIndex: Number(a.log_index) })),
+    approvals: (q.approvals.all(r.request_id as string, r.node as string) as Row[]).map((a) => ({
+      operator: a.operator as string, at: a.at as string, logIndex: Number(a.log_index), statement: (a.statement as string | null) ?? null,
+    })),
   });
   const requestOf = (r: Row): AccessRequestRow => ({
     ...(JSON.parse(r.body as string) as Omit<AccessRequestRow, 'id' | 'researcher' | 'withdrawn' | 'createdAt' | 'logIndex' | 'decisions' | 'identityJkt'>),
@@ -126,7 +133,7 @@ export function openAccessStore(
         return mustRequest(id);
       });
     },
-    async addApproval(requestId, node, operator, token) {
+    async addApproval(requestId, node, operator, statement, token) {
       return transaction(() => {
         const request = mustRequest(requestId);
         const decision = request.decisions.find((d) => d.node === node)!;
@@ -137,8 +144,11 @@ export function openAccessStore(
           throw new GatewayError('duplicate_approval', `operator ${operator} has already approved this request; a second approval must come from another operator`, { field: 'decision' });
         }
         const at = new Date().toISOString();
-        const approvalIndex = audit.appendSync(auditEvent<HubEvent>({ type: 'access.approved', requestId, requestIndex: request.logIndex, node, operator, operatorIndex: operatorIndex(operator) }));
-        q.insertApproval.run(requestId, node, operator, at, approvalIndex);
+        const approvalIndex = audit.appendSync(auditEvent<HubEvent>({
+          type: 'access.approved', requestId, requestIndex: request.logIndex, node, operator, operatorIndex: operatorIndex(operator),
+          statementSha256: sha256Hex(enc.encode(statement)),
+        }));
+        q.insertApproval.run(requestId, node, operator, at, approvalIndex, statement);
         if (token) {
           const tokenIndex = audit.appendSync(auditEvent<HubEvent>({
             type: 'token.issued', requestId, requestIndex: request.logIndex, node, jti: token.jti, expiresAt: token.expiresAt,
@@ -149,13 +159,16 @@ export function openAccessStore(
         return mustRequest(requestId);
       });
     },
-    async denyDecision(requestId, node, operator, reason) {
+    async denyDecision(requestId, node, operator, reason, statement) {
       return transaction(() => {
         const request = mustRequest(requestId);
         const decision = request.decisions.find((d) => d.node === node)!;
         if (request.withdrawn || decision.state !== 'pending') throw new GatewayError('request_not_pending', `the decision of ${node} on request ${requestId} is already ${decision.state}`, { field: 'requestId' });
-        audit.appendSync(auditEvent<HubEvent>({ type: 'access.denied', requestId, requestIndex: request.logIndex, node, operator, operatorIndex: operatorIndex(operator), reason }));
-        q.deny.run(reason, new Date().toISOString(), requestId, node);
+        audit.appendSync(auditEvent<HubEvent>({
+          type: 'access.denied', requestId, requestIndex: request.logIndex, node, operator, operatorIndex: operatorIndex(operator), reason,
+          statementSha256: sha256Hex(enc.encode(statement)),
+        }));
+        q.deny.run(reason, new Date().toISOString(), statement, requestId, node);
         return mustRequest(requestId);
       });
     },

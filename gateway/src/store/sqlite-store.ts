@@ -7,7 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { auditEvent, type HubEvent } from '../audit/events.ts';
 import { openSignedLog } from '../audit/signed-log.ts';
 import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
-import { ACCESS_MIGRATION, openAccessStore } from './sqlite-access.ts';
+import { ACCESS_MIGRATION, SIGNED_DECISIONS_MIGRATION, openAccessStore } from './sqlite-access.ts';
 import { withTransaction } from './transaction.ts';
 import { LEDGER_MIGRATION, fromMilli, openLedger, researcherAccount } from './sqlite-ledger.ts';
 
@@ -25,6 +25,7 @@ const MIGRATIONS = [
      accepted_index INTEGER NOT NULL, ended_index INTEGER);`,
   ACCESS_MIGRATION,
   LEDGER_MIGRATION,
+  SIGNED_DECISIONS_MIGRATION,
 ];
 
 type Row = Record<string, unknown>;

@@ -79,7 +79,8 @@ export interface DecisionRow {
   /** Index of the `token.issued` entry. */
   tokenIndex: number | null;
   queriesUsed: number;
-  approvals: { operator: string; at: string; logIndex: number }[];
+  /** Each approval with the operator's signed statement (protocol.md §9; null before statements existed). */
+  approvals: { operator: string; at: string; logIndex: number; statement: string | null }[];
 }
 
 /** An access request as stored, with its decisions. */
@@ -112,8 +113,9 @@ export interface AccessStore {
   listAccessRequests(filter: { researcher?: string; node?: string }): Promise<AccessRequestRow[]>;
   withdrawAccessRequest(id: string): Promise<AccessRequestRow>;
   /** Records one operator's approval; with `token`, also the consent token it completed. */
-  addApproval(requestId: string, node: string, operator: string, token?: { token: string; jti: string; expiresAt: string }): Promise<AccessRequestRow>;
-  denyDecision(requestId: string, node: string, operator: string, reason: string): Promise<AccessRequestRow>;
+  /** Records an approval with the operator's signed statement (its hash goes into the log). */
+  addApproval(requestId: string, node: string, operator: string, statement: string, token?: { token: string; jti: string; expiresAt: string }): Promise<AccessRequestRow>;
+  denyDecision(requestId: string, node: string, operator: string, reason: string, statement: string): Promise<AccessRequestRow>;
   revokeDecision(requestId: string, node: string, operator: string, reason: string): Promise<AccessRequestRow>;
   decisionByJti(jti: string): Promise<DecisionRow | undefined>;
   grantsOf(researcher: string, now: Date): Promise<{ decision: DecisionRow; request: AccessRequestRow }[]>;

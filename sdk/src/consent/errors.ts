@@ -24,7 +24,9 @@
  * - `dpop_missing`: no DPoP proof;
  * - `dpop_invalid`: a proof that fails any RFC 9449 §4.3 check but freshness and replay;
  * - `dpop_replayed`: a proof whose `jti` was already used;
- * - `dpop_stale`: a proof whose `iat` is too old or in the future.
+ * - `dpop_stale`: a proof whose `iat` is too old or in the future;
+ * - `approval_invalid`: an operator's signed decision (./approval.ts) that is malformed, signed
+ *   by a key the verifier did not enrol, stale, or whose content differs from what it approves.
  */
 export type ConsentErrorCode =
   | 'token_malformed'
@@ -40,7 +42,8 @@ export type ConsentErrorCode =
   | 'dpop_missing'
   | 'dpop_invalid'
   | 'dpop_replayed'
-  | 'dpop_stale';
+  | 'dpop_stale'
+  | 'approval_invalid';
 
 /** Every code, for exhaustive mapping (e.g. to HTTP statuses) and tests. */
 export const CONSENT_ERROR_CODES: readonly ConsentErrorCode[] = [
@@ -58,6 +61,7 @@ export const CONSENT_ERROR_CODES: readonly ConsentErrorCode[] = [
   'dpop_invalid',
   'dpop_replayed',
   'dpop_stale',
+  'approval_invalid',
 ];
 
 /** Options of a {@link ConsentError}. */

@@ -494,7 +494,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Hub → node. The node checks the approvals against its own policy and signs the consent token. */
+        /**
+         * @description Hub → node. The node verifies every signed approval against the operator keys it enrolled
+         *     itself (never the hub's word), checks that each approval's content equals this request
+         *     exactly, counts distinct enrolled operators, holds the researcher to each dataset's budget
+         *     ceiling, and only then signs the consent token (protocol.md §9).
+         */
         post: operations["issueConsentToken"];
         delete?: never;
         options?: never;
@@ -667,7 +672,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -682,7 +687,7 @@ export interface components {
          *     node answer becomes 502 `node_error`: a node cannot make the hub answer with arbitrary codes.
          * @enum {string}
          */
-        NodeRefusalCode: "invalid_request" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "row_bound_exceeded" | "dataset_not_queryable" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid";
+        NodeRefusalCode: "invalid_request" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "row_bound_exceeded" | "dataset_not_queryable" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "approval_invalid" | "request_not_pending";
         Health: {
             /** @constant */
             status: "ok";
@@ -1131,6 +1136,12 @@ export interface components {
             justification: string;
             /** @description At most 90 days — nodes keep a rotated key published that long. */
             durationDays: number;
+            /**
+             * @description ρ (zCDP) for the whole grant, at most 2 — an access request cannot ask for an unbounded
+             *     budget. Clients offer 0.5. Each node also holds every researcher to a ceiling per
+             *     dataset across all their unexpired grants (default ρ = 2, below the US Census Bureau's
+             *     2020 redistricting-data total of ρ = 2.63; protocol.md §9).
+             */
             privacyBudget: number;
             queryQuota: number;
             identityKey: components["schemas"]["PublicJwk"];
@@ -1154,6 +1165,7 @@ export interface components {
                 operator: string;
                 /** Format: date-time */
                 at: string;
+                statement?: components["schemas"]["SignedDecision"];
             }[];
             requiredApprovals: number;
             reason?: string;
@@ -1186,7 +1198,17 @@ export interface components {
             decision: "approve" | "deny";
             /** @description Required to deny. */
             reason?: string;
+            statement: components["schemas"]["SignedDecision"];
         };
+        /**
+         * @description The operator's decision signed by their own Ed25519 key (protocol.md §9): a JWS compact
+         *     serialization, header {alg: EdDSA, typ: vg-approval+jwt, kid: RFC 7638 thumbprint of the
+         *     operator's key}, claims iss (operator account), aud (node), sub (researcher account), jti,
+         *     iat, request, decision, vg_scope {datasets, elements, operations, purpose, budget, quota},
+         *     duration_days, cnf.jkt and, for a denial, reason. Its content must equal the request as
+         *     the hub holds it; the node verifies approvals against the keys it enrolled itself.
+         */
+        SignedDecision: string;
         Grant: {
             /** @description The identity key the token is bound to (RFC 7638 thumbprint). */
             identityJkt: string;
@@ -1221,7 +1243,8 @@ export interface components {
             privacyBudget: number;
             queryQuota: number;
             durationDays: number;
-            approvals: string[];
+            /** @description The operators' signed approvals, as the hub received them; the node verifies each against its own enrolled operator keys. */
+            signedApprovals: components["schemas"]["SignedDecision"][];
         };
         ConsentRecords: {
             dataset: components["schemas"]["DatasetId"];

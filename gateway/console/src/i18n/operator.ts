@@ -5,7 +5,23 @@ export default namespace(
     institution: 'Institution',
     noNode: 'This operator account is not linked to an institution node. Ask your administrator to create it with a node.',
     signedByNode:
-      "The hub relays your decision to your institution's node. The consent token is signed by your institution's node (a JWS), after the node has checked the approvals against its own policy.",
+      "You sign your decision with your own key; the hub relays it to your institution's node. The node checks each approval against the operator keys it enrolled itself and against its own policy, then signs the consent token (a JWS).",
+    key: {
+      title: 'Your signing key',
+      intro:
+        "Approvals and denials are signed in this page with your own key. Your institution's node enrolled its public half and accepts only decisions signed by its operators' keys, so the hub cannot make one up. Load your key file once per session: it stays in this page's memory, never in the browser's storage.",
+      file: 'Operator key file',
+      fileHint: 'The JSON key file created for you (veilgate operator keygen; in the demo, the file demo.json lists for your account).',
+      loaded: 'Signing key loaded (key id {{kid}}…). Signing out or reloading the page forgets it.',
+      loadedStatus: 'Signing key loaded',
+      forget: 'Forget key',
+      forgotten: 'Signing key forgotten',
+      needed: 'Load your signing key first: approvals and denials are signed with it.',
+      problems: {
+        invalid: 'This is not an operator key file, or its private key does not match its public key.',
+        otherAccount: 'This key file belongs to another operator account.',
+      },
+    },
     days_one: '{{count}} day',
     days_other: '{{count}} days',
     queries_one: '{{value}} query',
@@ -171,7 +187,22 @@ export default namespace(
   {
     institution: '机构',
     noNode: '此运营方账户未关联任何机构节点。请联系管理员为其指定节点。',
-    signedByNode: '枢纽会将您的审批决定转发至本机构节点。授权令牌（JWS）由本机构节点签发，节点会先按自身策略核验审批情况。',
+    signedByNode: '您用自己的密钥签署审批决定，枢纽将其转发至本机构节点。节点依据其自行登记的运营方密钥逐一核验审批签名，并按自身策略核查后，签发授权令牌（JWS）。',
+    key: {
+      title: '您的签名密钥',
+      intro: '批准和拒绝均在本页面中用您自己的密钥签名。本机构节点已登记该密钥的公钥部分，只接受本机构运营方密钥签署的决定，因此枢纽无法伪造审批。每次会话加载一次密钥文件：密钥只保存在本页面的内存中，从不写入浏览器存储。',
+      file: '运营方密钥文件',
+      fileHint: '为您创建的 JSON 密钥文件（veilgate operator keygen；演示环境中为 demo.json 为您的账户列出的文件）。',
+      loaded: '已加载签名密钥（密钥标识 {{kid}}…）。退出登录或重新加载页面后即被清除。',
+      loadedStatus: '已加载签名密钥',
+      forget: '清除密钥',
+      forgotten: '已清除签名密钥',
+      needed: '请先加载您的签名密钥：批准和拒绝均须用它签名。',
+      problems: {
+        invalid: '这不是运营方密钥文件，或其私钥与公钥不匹配。',
+        otherAccount: '此密钥文件属于另一个运营方账户。',
+      },
+    },
     days_one: '{{count}} 天',
     days_other: '{{count}} 天',
     queries_one: '{{value}} 次查询',

@@ -3,8 +3,9 @@
  * and list their grants; operators list, approve, deny and revoke, and import patient consent.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { exportIdentity, generateIdentityKey, importIdentity, type components } from '@veilgate/sdk';
-import { CONNECTION_OPTIONS, hubClient, parseCommand, UsageError } from '../usage.ts';
+import { exportIdentity, generateIdentityKey, importIdentity, importOperatorKey, type components } from '@veilgate/sdk';
+import { CONNECTION_OPTIONS, hubClient, hubCredentials, parseCommand, UsageError } from '../usage.ts';
+import { demoOperatorKeyFile } from './operator.ts';
 
 type S = components['schemas'];
 const connection = CONNECTION_OPTIONS;
@@ -39,7 +40,7 @@ export async function runRequest(args: string[]): Promise<void> {
   const { values } = parseCommand(args, {
     ...connection, datasets: { type: 'string' }, elements: { type: 'string' }, operations: { type: 'string', default: 'count,sum,mean,variance,stddev,histogram' },
     purpose: { type: 'string', default: 'DUO:0000006' }, justification: { type: 'string' }, days: { type: 'string', default: '30' },
-    budget: { type: 'string', default: '10' }, quota: { type: 'string', default: '100' }, identity: { type: 'string' },
+    budget: { type: 'string', default: '0.5' }, quota: { type: 'string', default: '100' }, identity: { type: 'string' },
   });
   if (!values.identity) throw new UsageError('--identity FILE is required (veilgate identity generate)');
   if (!values.justification) throw new UsageError('--justification is required');
@@ -63,15 +64,25 @@ export async function runRequests(args: string[]): Promise<void> {
   for (const r of requests) printRequest(r);
 }
 
-/** `veilgate approve ID` · `veilgate deny ID --reason …` · `veilgate revoke ID --reason …` (operators) */
+/**
+ * `veilgate approve ID` · `veilgate deny ID --reason …` · `veilgate revoke ID --reason …` (operators).
+ * Approvals and denials are signed with the operator's key file (`--operator-key`, by default the
+ * demo's file for this operator in demo.json); the hub relays them, the node verifies them.
+ */
 export async function runDecision(kind: 'approve' | 'deny' | 'revoke', args: string[]): Promise<void> {
-  const { values, positionals } = parseCommand(args, { ...connection, reason: { type: 'string' } }, true);
+  const { values, positionals } = parseCommand(args, { ...connection, reason: { type: 'string' }, 'operator-key': { type: 'string' } }, true);
   const id = positionals[0];
   if (!id) throw new UsageError(`${kind}: give the access request id (ar_…)`);
   if (kind !== 'approve' && !values.reason) throw new UsageError(`${kind}: --reason is required`);
   const c = client(values);
-  const r = kind === 'revoke' ? await c.revoke(id, values.reason!) : await c.decide(id, kind, values.reason);
-  printRequest(r);
+  if (kind === 'revoke') {
+    printRequest(await c.revoke(id, values.reason!));
+    return;
+  }
+  const keyFile = values['operator-key'] ?? demoOperatorKeyFile(hubCredentials(values).apiKey);
+  if (!keyFile) throw new UsageError(`${kind}: --operator-key FILE is required (veilgate operator keygen; your node must have enrolled it)`);
+  const key = await importOperatorKey(readFileSync(keyFile, 'utf8'));
+  printRequest(await c.decide(id, kind, { key, ...(values.reason ? { reason: values.reason } : {}) }));
 }
 
 /** `veilgate grants` */

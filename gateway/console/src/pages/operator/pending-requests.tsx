@@ -5,9 +5,10 @@
  * decision *of this institution* is still pending (whatever the others did).
  *
  * Each request has its own busy state (several can be in flight) and a guard that sends a
- * decision at most once; the hub's answer is applied to the list at once.
+ * decision at most once; the hub's answer is applied to the list at once. Decisions are
+ * signed here with the operator's own key (signing-key.tsx), loaded once per session.
  */
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../../session.tsx';
 import { useLoad } from '../../components/use-load.ts';
@@ -18,6 +19,7 @@ import { decisionOf } from './shared.tsx';
 import { InstitutionLine } from './institution.tsx';
 import { useAccessRequests } from '../../components/use-access-requests.ts';
 import { focusBelongsTo, LiveStatus, useLiveStatus } from './live-status.tsx';
+import { SigningKeyCard, useSigningKey } from './signing-key.tsx';
 
 export function PendingRequestsPage() {
   const { t } = useTranslation('operator');
@@ -30,6 +32,8 @@ export function PendingRequestsPage() {
   const catalog = useLoad(() => client.catalog(), [client]);
   const status = useLiveStatus();
   const { busy, errors, run } = useRowActions();
+  const key = useSigningKey(account.id);
+  const keyInput = useRef<HTMLInputElement>(null);
 
   const datasets = useMemo(() => new Map((catalog.data?.datasets ?? []).map((d) => [d.id, d])), [catalog.data]);
   const pending = (requests.data ?? [])
@@ -39,7 +43,16 @@ export function PendingRequestsPage() {
   const decide = (id: string, decision: 'approve' | 'deny', reason?: string) =>
     // At most one action per row in flight, whatever the buttons show.
     run(id, async () => {
-      const updated = await client.decide(id, decision, reason);
+      if (!key) {
+        keyInput.current?.focus();
+        throw new Error(t('key.needed'));
+      }
+      const request = requests.data?.find((r) => r.id === id);
+      // Signed in this page (WebCrypto), over what the operator sees on the card.
+      const updated = await client.decide(id, decision, {
+        key, operator: { id: account.id, ...(account.node ? { node: account.node } : {}) },
+        ...(request ? { request } : {}), ...(reason ? { reason } : {}),
+      });
       const mine = decisionOf(updated, node);
       const text = () =>
         decision === 'deny'
@@ -60,6 +73,7 @@ export function PendingRequestsPage() {
       <p className="muted">{t('pending.intro')}</p>
       <p className="hint">{t('signedByNode')}</p>
       <LiveStatus status={status} fallback={requests.loading && !requests.data ? tc('loading') : undefined} />
+      <SigningKeyCard account={account.id} inputRef={keyInput} onStatus={(text) => status.show(text, 'info')} />
       <ErrorBanner error={requests.error} onRetry={requests.reload} />
       <div className="row" style={{ alignItems: 'center' }}>
         <button type="button" className="secondary" onClick={requests.reload}>

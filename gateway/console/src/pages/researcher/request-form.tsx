@@ -11,8 +11,8 @@ import { useLocalized } from '../../components/localized.ts';
 
 type S = components['schemas'];
 
-/** Defaults: a month, a budget of 20 queries at the usual ρ = 0.5, a hundred queries. */
-const DEFAULTS = { durationDays: '30', privacyBudget: '10', queryQuota: '100' };
+/** Defaults: a month, ρ = 0.5 for the grant (the spec allows at most 2; protocol.md §9), a hundred queries. */
+const DEFAULTS = { durationDays: '30', privacyBudget: '0.5', queryQuota: '100' };
 
 /** One of the three number fields in a row, sharing the width so that their hints wrap. */
 const FIELD = { flex: '1 1 200px' } as const;
@@ -141,7 +141,7 @@ export function RequestForm(props: { catalog: S['Catalog']; canSubmit: boolean; 
         </div>
         <div style={FIELD}>
           <label htmlFor="budget">{t('requests.form.budget')}</label>
-          <input id="budget" type="number" required min={0.0001} max={1000} step="any" value={privacyBudget} onChange={(e) => setPrivacyBudget(e.target.value)} aria-describedby="budget-hint" />
+          <input id="budget" type="number" required min={0.0001} max={2} step="any" value={privacyBudget} onChange={(e) => setPrivacyBudget(e.target.value)} aria-describedby="budget-hint" />
           <p id="budget-hint" className="hint">
             {rho === undefined ? t('requests.form.budgetHint') : t('requests.form.budgetHintRho', { rho, queries: Math.floor(Number(privacyBudget) / rho) || 0 })}
           </p>
