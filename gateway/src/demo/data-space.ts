@@ -118,6 +118,9 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   // Fresh operators, fresh keys: no key file of an earlier run is left to be mistaken for theirs.
   rmSync(join(dir, 'operators'), { recursive: true, force: true });
+  // A demo start is a new data space with a new log key: the auditor's saved checkpoint of the
+  // previous one (`veilgate audit verify`'s default) would only raise a changed-key alert.
+  rmSync(join(dir, 'audit-checkpoint.json'), { force: true });
   const dataDir = join(dir, 'data');
   const hospitals = classify(await ensureData(dataDir, options.patientsPerHospital, options.hospitals ?? 3, options.seed ?? 42), options.differentialPrivacy ?? true, options.cellKey ?? true);
   const dictionary = loadDictionary();
