@@ -70,6 +70,12 @@ it("an operator switches differential privacy off for their dataset: exact resul
   expect(outcome.cost.rho).toBe(0);
   const [truth] = await t.oracle.query(`SELECT count(*) AS n FROM pooled_t WHERE hospital = 'hosp-a'`);
   expect(outcome.groups[0]!.count).toBe(Number(truth!.n));
+  // A query over this dataset and a DP-on one elsewhere: every node plans with the noise
+  // headroom the signed ρ implies, hosp-a adds no noise and charges nothing, the others do.
+  const mixed: Query = { datasets: t.datasets, aggregates: [{ op: 'count' }, { op: 'variance', element: 'systolic_bp' }] };
+  const both = await t.client.query(mixed, { keys: t.keys, identity: t.identity, rho: 0.01 });
+  expect(both.cost.rho).toBe(0.01);
+  expect(both.contributions.map((c) => c.node).sort()).toEqual([...new Set(Object.values(t.datasetHospital))].sort());
   await operator.setPrivacy('hosp-a.cardiometabolic', { differentialPrivacy: true, defaultRho: 0.2 });
   expect((await t.client.query(query, { keys: t.keys, identity: t.identity })).cost.rho).toBe(0.2);
 });

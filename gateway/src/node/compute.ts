@@ -73,8 +73,11 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   if (dp && !(request.rho > 0)) {
     throw new GatewayError('invalid_request', 'rho: differential privacy is on for these datasets; the query must spend privacy budget', { field: 'rho' });
   }
+  // The layout follows the signed ρ (protocol.md §10): a query that spends ρ anywhere keeps
+  // noise headroom in every slot, so a node whose own datasets have DP off plans the same
+  // slots as the others (it adds no noise and charges nothing).
   const plan = planQuery(request.query, {
-    elements: ctx.dictionary, rowBound, plainModulus: t, slotCount: he.slotCount, ...(dp ? { privacy: { headroom: NOISE_HEADROOM } } : {}),
+    elements: ctx.dictionary, rowBound, plainModulus: t, slotCount: he.slotCount, ...(dp || request.rho > 0 ? { privacy: { headroom: NOISE_HEADROOM } } : {}),
   });
   const planSha256 = canonicalSha256(plan);
   if (planSha256 !== canonicalSha256(request.plan)) {
