@@ -79,7 +79,7 @@ it(`${RUNS} malformed requests over every operation: never a 5xx, errors in the 
         await t.space.hub.app.witnessing.settle();
         const before = snapshot();
         const res = await fetch(`${base}${req.path}`, {
-          method: req.method, headers: req.headers, ...(req.body ? { body: req.body } : {}), signal: AbortSignal.timeout(10_000),
+          method: req.method, headers: req.headers, ...(req.body ? { body: req.body as Uint8Array<ArrayBuffer> } : {}), signal: AbortSignal.timeout(10_000),
         });
         const what = `${op.operationId} ${req.method} ${base}${req.path.slice(0, 120)} [${req.mutations.join('; ')}] → ${res.status}`;
         const text = op.streams && res.ok ? (await res.body?.cancel(), '') : await res.text();
