@@ -60,6 +60,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rho_too_large: 422,
   participant_unknown: 403,
   mask_key_invalid: 403,
+  not_ready: 503,
   internal: 500,
 };
 

@@ -18,6 +18,7 @@ export { fixedPointOf } from './protocol/elements.ts';
 export type { DataElement, NumericElement, CategoricalElement, FixedPoint, Translations } from './protocol/elements.ts';
 export { planQuery, validateFilter, slotOf, bucketLabels, histogramIndex, elementsOfQuery, NOISE_HEADROOM, MAX_GROUPS, MAX_CIPHERTEXTS } from './protocol/plan.ts';
 export type { PlanInput } from './protocol/plan.ts';
+export { LIMITS, checkQueryLimits, jsonDepth } from './protocol/limits.ts';
 export { decodeResult, centerResidue } from './protocol/decode.ts';
 export type { GroupResult, AggregateValue, HistogramBin, Exclusion } from './protocol/decode.ts';
 export type { Query, Filter, GroupBy, Aggregate, SlotPlan, PlanColumn, PlanGrouping, PlanElement, Suppression, ComputeRequestBody, QueryResultBody, DatasetSummary, Catalog, NodeInfo } from './protocol/query.ts';

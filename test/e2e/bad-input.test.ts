@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { ApiError, generateHeKeyPair, toBase64 } from '@veilgate/sdk';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
@@ -192,5 +193,99 @@ describe('bodies are read only after authentication, up to the route\'s limit', 
   it('a JSON route keeps its own smaller limit (256 KB for a query)', async () => {
     const res = await post('/v1/queries', JSON.stringify({ pad: 'x'.repeat(300_000) }));
     expect(res).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+  });
+});
+
+/** A filter `depth` levels deep: `not` around `not` … around a leaf. */
+function deepFilter(depth: number): object {
+  let f: object = { op: 'isNull', element: 'age' };
+  for (let i = 1; i < depth; i++) f = { op: 'not', filter: f };
+  return f;
+}
+
+async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${t.space.hubUrl}${path}`, { headers });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('issue 11: input the spec does not allow is a 4xx, never a 500', () => {
+  it.each([
+    ['gzip', () => gzipSync(JSON.stringify(query({})))],
+    ['br', () => brotliCompressSync(JSON.stringify(query({})))],
+    ['deflate (corrupt)', () => Buffer.from('not deflate at all')],
+    ['x-unknown', () => Buffer.from(JSON.stringify(query({})))],
+  ])('Content-Encoding: %s on a POST is 415 naming the header', async (encoding, body) => {
+    const res = await fetch(`${t.space.hubUrl}/v1/queries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding.split(' ')[0]!, authorization: `Bearer ${t.space.accounts.researcher}` },
+      body: body(),
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ code: 'unsupported_media_type', field: 'Content-Encoding' });
+  });
+
+  it.each([
+    ['/v1/keys/%E0%A4%A'],
+    ['/v1/keys/%ZZ'],
+    ['/v1/access-requests/%C0%80'],
+    ['/v1/audit/trace/%'],
+  ])('bad percent-encoding in %s is 400 invalid_request', async (path) => {
+    const res = await get(path, { authorization: `Bearer ${t.space.accounts.admin}` });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid_request' });
+  });
+
+  it.each([
+    ['/v1/audit/proof/consistency', 'from', 'is required'],
+    ['/v1/audit/proof/consistency?from=1&from=2', 'from', 'once'],
+    ['/v1/audit/proof/consistency?from=abc', 'from', 'pattern'],
+    ['/v1/audit/proof/inclusion?index=-1', 'index', 'pattern'],
+    ['/v1/audit/proof/inclusion?index=1&debug=1', 'debug', 'not a parameter'],
+    ['/v1/audit/entries?limit=999999', 'limit', 'pattern'],
+    ['/v1/usage?format=xml', 'format', 'must be one of'],
+  ])('%s is 400 naming the parameter %s', async (path, field, message) => {
+    const res = await get(path, { authorization: `Bearer ${t.space.accounts.auditor}` });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid_request', field });
+    expect(res.body.message).toContain(message);
+  });
+
+  it('a malformed Veilgate-Progress header is 400 naming it', async () => {
+    const res = await fetch(`${t.space.hubUrl}/v1/queries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'veilgate-progress': '../../etc', authorization: `Bearer ${t.space.accounts.researcher}` },
+      body: JSON.stringify(query({})),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'invalid_request', field: 'Veilgate-Progress' });
+  });
+
+  it.each([
+    [4_000, 'body'],
+    [1_000, 'body'],
+    [40, 'query.filter'],
+  ])('a filter %i deep in a raw request is refused (400, field %s) and logs nothing', async (depth, field) => {
+    const before = await t.space.hub.store.audit.size();
+    const res = await post('/v1/queries', query({ filter: deepFilter(depth) }));
+    expect(res).toMatchObject({ status: 400, body: { code: 'invalid_request', field } });
+    expect(await t.space.hub.store.audit.size()).toBe(before);
+  });
+
+  it.each([
+    [17, 'query.filter'],
+  ])('a filter %i deep is refused (field %s) before any quota, credit or log entry is spent', async (depth, field) => {
+    const before = { log: await t.space.hub.store.audit.size(), grants: await t.client.grants() };
+    const err = await t.client.query({ datasets: [t.datasets[0]!], aggregates: [{ op: 'count' }], filter: deepFilter(depth) as never }, { keys: t.keys, identity: t.identity }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_request', status: 400, field });
+    expect(await t.space.hub.store.audit.size()).toBe(before.log);
+    expect((await t.client.grants()).map((g) => g.queriesUsed)).toEqual(before.grants.map((g) => g.queriesUsed));
+  });
+
+  it('a filter at the depth limit (16) is accepted and runs at every node', async () => {
+    const dataset = t.datasets[0]!;
+    const out = await t.client.query({ datasets: [dataset], aggregates: [{ op: 'count' }], filter: deepFilter(16) as never }, { keys: t.keys, identity: t.identity });
+    // 15 `not`s around `isNull age` is `age IS NOT NULL`: the oracle counts those rows directly.
+    const [want] = await t.oracle.query(`SELECT count(*) AS n FROM pooled_t WHERE hospital = '${t.datasetHospital[dataset]}' AND age IS NOT NULL`);
+    expect(out.groups[0]!.count).toBe(Number(want!.n));
   });
 });

@@ -87,3 +87,38 @@ it('usage errors exit with status 2 and say what is missing', async () => {
   expect(r.err).toMatch(/--identity FILE is required/);
   expect((await veilgate('nonsense')).code).toBe(2);
 });
+
+/** Every command the full usage text names (`veilgate <command> …` lines). */
+async function commandsInUsage(): Promise<string[]> {
+  const { out, code } = await veilgate('--help');
+  expect(code).toBe(0);
+  return [...new Set([...out.matchAll(/^\s{2}veilgate ([a-z-]+)/gm)].map((m) => m[1]!))];
+}
+
+it('the usage names every command the CLI has', async () => {
+  expect((await commandsInUsage()).sort()).toEqual(
+    ['accounts', 'approve', 'audit', 'balance', 'consent', 'credits', 'demo', 'deny', 'grants', 'hub', 'identity', 'keys', 'node', 'operator', 'price', 'privacy', 'query', 'request', 'requests', 'revoke', 'usage'].sort(),
+  );
+});
+
+it('`veilgate <command> --help` and `-h` print that command\'s usage and exit 0, for every command (and start nothing)', async () => {
+  const commands = await commandsInUsage();
+  // Every command with --help (each process loads the whole CLI: ~1 s of CPU), -h on a few,
+  // and a subcommand's --help after other flags.
+  const runs: [string, string[]][] = commands.map((c) => [c, [c, '--help']]);
+  runs.push(['demo', ['demo', '-h']], ['usage', ['usage', '-h']], ['keys', ['keys', 'generate', '--out', 'x.json', '--help']], ['audit', ['audit', 'verify', '-h']]);
+  for (let i = 0; i < runs.length; i += 4) {
+    await Promise.all(runs.slice(i, i + 4).map(async ([command, args]) => {
+      const t0 = Date.now();
+      const r = await veilgate(...args);
+      expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 0, err: '' });
+      expect(r.out).toMatch(/^usage:/);
+      expect(r.out).toContain(`veilgate ${command} `.trimEnd());
+      // Only this command's lines: no other command's usage.
+      const others = [...r.out.matchAll(/^\s{2}veilgate ([a-z-]+)/gm)].map((m) => m[1]);
+      expect(new Set(others)).toEqual(new Set([command]));
+      // `demo --help`, `hub --help`, `node --help` must not start a server.
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    }));
+  }
+}, 120_000);

@@ -13,7 +13,7 @@ import { runAudit } from './commands/audit.ts';
 import { runBalance, runCredits, runDatasetSetting, runUsage } from './commands/metering.ts';
 import { runConsent, runDecision, runGrants, runIdentity, runRequest, runRequests } from './commands/access.ts';
 import { runOperator } from './commands/operator.ts';
-import { UsageError } from './usage.ts';
+import { commandUsage, UsageError, wantsHelp } from './usage.ts';
 
 const USAGE = `veilgate — trusted data space for health data
 
@@ -92,6 +92,11 @@ const run = commands[command];
 if (!run) {
   console.error(`veilgate: unknown command '${command}'\n\n${USAGE}`);
   process.exit(2);
+}
+// `veilgate <command> --help` / `-h`: that command's usage, exit 0 (issue 11).
+if (wantsHelp(rest)) {
+  console.log(`usage:\n${commandUsage(USAGE, command)}\n\n--hub and --api-key default to $VEILGATE_HUB and $VEILGATE_API_KEY, then to .veilgate/demo.json.`);
+  process.exit(0);
 }
 try {
   await run(rest);

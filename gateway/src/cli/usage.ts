@@ -52,3 +52,31 @@ export function hubClient(values: { hub?: string | undefined; 'api-key'?: string
   const { hubUrl, apiKey } = hubCredentials(values, role);
   return new VeilgateClient({ baseUrl: hubUrl, apiKey });
 }
+
+/** True when the command line asks for help (`--help` or `-h` before any `--`). */
+export function wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
+}
+
+/**
+ * The lines of the usage text that describe `command`: each `veilgate <command> …` line with
+ * its continuation lines (indented further, not starting another command).
+ *
+ * @example
+ * commandUsage(USAGE, 'audit'); // "  veilgate audit verify …\n  veilgate audit trace ENTRY …"
+ */
+export function commandUsage(usage: string, command: string): string {
+  const out: string[] = [];
+  let inCommand = false;
+  for (const line of usage.split('\n')) {
+    const starts = /^\s{2}veilgate (\S+)/.exec(line);
+    if (starts) inCommand = starts[1] === command;
+    else if (!/^\s{3,}\S/.test(line)) inCommand = false;
+    if (inCommand) out.push(line);
+  }
+  return out.join('\n');
+}

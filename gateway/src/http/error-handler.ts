@@ -18,8 +18,25 @@ function fromBodyParser(err: { type?: string; status?: number }): VeilgateError 
     case 'charset.unsupported':
       return new VeilgateError('unsupported_media_type', 'request body encoding is not supported');
     default:
-      return undefined;
+      return fromClientError(err);
   }
+}
+
+/**
+ * Any other error that an HTTP layer (router, body-parser, http-errors) marks as the client's
+ * fault — a path that is not valid percent-encoding (the router's URIError with status 400), a
+ * request aborted mid-body — is a 400, never a 500 (issue 11). Its message may quote input, so
+ * none of it is kept.
+ */
+function fromClientError(err: { status?: number; statusCode?: number; name?: string }): VeilgateError | undefined {
+  const status = err.status ?? err.statusCode;
+  if (err.name === 'URIError' || (status === 400 && err.name !== undefined && /decode/i.test(String((err as { message?: string }).message)))) {
+    return new VeilgateError('invalid_request', 'path is not valid percent-encoding', { field: 'path' });
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new VeilgateError('invalid_request', 'request could not be read', { field: 'body' });
+  }
+  return undefined;
 }
 
 /** Consent and DPoP failures (RFC 9449 / token checks) keep their code; `cause` is dropped (jose's holds the payload). */

@@ -1,15 +1,23 @@
 /**
  * Request validation from spec/openapi.yaml, the single description of the HTTP surface.
- * Routes are mounted by operationId: the path, its parameters and its JSON body schema all
- * come from the spec (Ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses), so a handler cannot
- * drift from the document without a test noticing.
+ * Routes are mounted by operationId: the path, its path, query and header parameters and its
+ * JSON body schema all come from the spec (Ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses), so a
+ * handler cannot drift from the document without a test noticing.
+ *
+ * Hand-written rather than express-openapi-validator or openapi-backend (weighed for issue 11):
+ * those mount their own body parsing and security before ours, while the spec's order here is
+ * authenticate → guards → read the body within its per-operation limit → verify the hub's
+ * signature over the raw bytes → validate (an unauthenticated caller makes the server read
+ * nothing and learns nothing from validation); their error shapes differ from `{code, message,
+ * field}`; and the spec's discriminators already compile with the Ajv instance below. What they
+ * would add — query and header parameters — is the `parameterValidator` below.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { RequestHandler, Router } from 'express';
-import { VeilgateError } from '@veilgate/sdk';
+import { jsonDepth, LIMITS, VeilgateError } from '@veilgate/sdk';
 import { readBody } from './read-body.ts';
 
 const SPEC_PATH = fileURLToPath(new URL('../../../spec/openapi.yaml', import.meta.url));
@@ -24,6 +32,12 @@ interface Operation {
   path: string;
   expressPath: string;
   params: ValidateFunction | undefined;
+  /** The query string: declared parameters only (an undeclared one is refused). */
+  query: ValidateFunction;
+  /** Declared request headers (lower-cased names); others pass. */
+  headers: ValidateFunction | undefined;
+  /** Declared header names, lower-cased → as the spec spells them. */
+  headerNames: Map<string, string>;
   body: ValidateFunction | undefined;
   /** The request body's media types, and the most the server reads of it (`x-veilgate-body-limit`). */
   bodyTypes: string[];
@@ -52,14 +66,13 @@ function buildOperations(): Map<string, Operation> {
     for (const method of ['get', 'post', 'put', 'delete', 'patch'] as const) {
       const op = item[method];
       if (!op) continue;
-      const pathParams = (op.parameters ?? []).map((p: any) => (p.$ref ? resolveRef(spec, p.$ref) : p)).filter((p: any) => p.in === 'path');
-      const params = pathParams.length
-        ? ajv.compile({
-            type: 'object',
-            required: pathParams.map((p: any) => p.name),
-            properties: Object.fromEntries(pathParams.map((p: any) => [p.name, rebase(p.schema) as object])),
-          })
-        : undefined;
+      const declared = (op.parameters ?? []).map((p: any) => (p.$ref ? resolveRef(spec, p.$ref) : p));
+      const pathParams = declared.filter((p: any) => p.in === 'path');
+      const params = pathParams.length ? parameterValidator(pathParams, true) : undefined;
+      const query = parameterValidator(declared.filter((p: any) => p.in === 'query'), false);
+      const headerParams = declared.filter((p: any) => p.in === 'header').map((p: any) => ({ ...p, name: String(p.name).toLowerCase() }));
+      const headerNames = new Map<string, string>(declared.filter((p: any) => p.in === 'header').map((p: any) => [String(p.name).toLowerCase(), String(p.name)]));
+      const headers = headerParams.length ? parameterValidator(headerParams, true) : undefined;
       const bodySchema = op.requestBody?.content?.['application/json']?.schema;
       const body = bodySchema ? ajv.compile(rebase(bodySchema) as object) : undefined;
       const responses = new Map<string, ValidateFunction>();
@@ -71,10 +84,24 @@ function buildOperations(): Map<string, Operation> {
       const security = ((op.security ?? spec.security ?? []) as Record<string, unknown>[]).flatMap((r) => Object.keys(r));
       const bodyTypes = Object.keys(op.requestBody?.content ?? {});
       const bodyLimit = String(op.requestBody?.['x-veilgate-body-limit'] ?? spec['x-veilgate-body-limit'] ?? DEFAULT_BODY_LIMIT);
-      result.set(op.operationId, { method, responses, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, body, bodyTypes, bodyLimit });
+      result.set(op.operationId, { method, responses, security, path, expressPath: path.replace(/\{(\w+)\}/g, ':$1'), params, query, headers, headerNames, body, bodyTypes, bodyLimit });
     }
   }
   return result;
+}
+
+/**
+ * An Ajv validator for one location's parameters: each a string (query values arrive as
+ * strings, or as arrays when repeated — refused by `type: string` schemas), the required ones
+ * required, and — unless `allowOthers` (path, headers) — nothing undeclared.
+ */
+function parameterValidator(parameters: any[], allowOthers: boolean): ValidateFunction {
+  return ajv!.compile({
+    type: 'object',
+    required: parameters.filter((p) => p.required || p.in === 'path').map((p) => p.name),
+    properties: Object.fromEntries(parameters.map((p) => [p.name, rebase(p.schema ?? {}) as object])),
+    ...(allowOthers ? {} : { additionalProperties: false }),
+  });
 }
 
 function stripMappings(node: any): any {
@@ -100,6 +127,23 @@ export function fieldOf(instancePath: string, prefix: string): string {
   let out = prefix;
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
   return out;
+}
+
+/** Ajv's `allErrors: false` stops at the first error; parameters are named as the spec spells them. */
+function describeParameter(errors: ErrorObject[] | null | undefined, spelled: (name: string) => string): VeilgateError {
+  const error = errors?.[0];
+  const name =
+    error?.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty
+    : error?.keyword === 'additionalProperties' ? (error.params as { additionalProperty: string }).additionalProperty
+    : (error?.instancePath.split('/')[1] ?? '').replaceAll('~1', '/').replaceAll('~0', '~');
+  const field = spelled(name).slice(0, 100);
+  const message =
+    error?.keyword === 'required' ? 'is required'
+    : error?.keyword === 'additionalProperties' ? 'is not a parameter of this operation'
+    : error?.keyword === 'type' ? 'must be given once, as a single value'
+    : error?.keyword === 'enum' ? `must be one of ${((error.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`
+    : (error?.message ?? 'is invalid');
+  return new VeilgateError('invalid_request', `${field} ${message}`, { field });
 }
 
 function describe(errors: ErrorObject[] | null | undefined, prefix: string): VeilgateError {
@@ -160,10 +204,17 @@ export function mountOperation(router: Router, operationId: string, security: Se
   const handler = handlers.at(-1);
   if (!handler) throw new Error(`operation ${operationId} needs a handler`);
   const validate: RequestHandler = (req, _res, next) => {
-    if (op.params && !op.params(req.params)) return next(describe(op.params.errors, ''));
+    if (op.params && !op.params(req.params)) return next(describeParameter(op.params.errors, (n) => n));
+    if (!op.query(req.query ?? {})) return next(describeParameter(op.query.errors, (n) => n));
+    if (op.headers && !op.headers(req.headers)) return next(describeParameter(op.headers.errors, (n) => op.headerNames.get(n) ?? n));
     if (op.body) {
       if (!req.is('application/json')) {
         return next(new VeilgateError('unsupported_media_type', 'request body must be application/json', { field: 'body' }));
+      }
+      // Schema validators recurse: refuse a body nested past the limit before they see it
+      // (protocol.md "Limits"; a filter 4,000 deep overflowed the stack).
+      if (jsonDepth(req.body) > LIMITS.jsonDepth) {
+        return next(new VeilgateError('invalid_request', `body nests deeper than ${LIMITS.jsonDepth} levels`, { field: 'body' }));
       }
       if (!op.body(req.body)) return next(describe(op.body.errors, ''));
     }
@@ -182,6 +233,7 @@ export function mountOperation(router: Router, operationId: string, security: Se
 }
 
 const mounted = new Set<string>();
+
 
 /** Operation ids mounted so far in this process, and every operation id of the spec. */
 export function operationCoverage(): { mounted: string[]; declared: string[] } {
@@ -215,5 +267,6 @@ export function validateSchema(schemaName: string, value: unknown): void {
   operations ??= buildOperations();
   const validate = ajv!.getSchema(`${SPEC_ID}#/components/schemas/${schemaName}`);
   if (!validate) throw new Error(`spec/openapi.yaml has no schema ${schemaName}`);
+  if (jsonDepth(value) > LIMITS.jsonDepth) throw new VeilgateError('invalid_request', `body nests deeper than ${LIMITS.jsonDepth} levels`, { field: 'body' });
   if (!validate(value)) throw describe(validate.errors, '');
 }

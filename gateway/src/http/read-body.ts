@@ -39,6 +39,13 @@ export function readBody(types: readonly string[], limit: string): RequestHandle
   if (text.length) readers.push(express.text({ type: text, limit }));
   // Each reader reads only its own media type and passes the others on.
   return (req, res, next) => {
+    // spec/openapi.yaml info: bodies come without a Content-Encoding. body-parser would inflate
+    // gzip/deflate/br — past the limit a compressed body only declares (a decompression bomb),
+    // and a corrupt stream surfaced as a 500 (issue 11).
+    const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== '') {
+      throw new GatewayError('unsupported_media_type', 'Content-Encoding: request bodies must not be encoded (identity only)', { field: 'Content-Encoding' });
+    }
     const declared = Number(req.get('content-length') ?? 0);
     if (declared > max) throw new GatewayError('payload_too_large', `body: ${declared} bytes exceed this operation's limit of ${limit}`, { field: 'body' });
     let i = 0;

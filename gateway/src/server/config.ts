@@ -4,7 +4,7 @@
  * and starts the same servers in one process.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { DataElement } from '@veilgate/sdk';
 import type { DatasetConfig } from '../datasets/config.ts';
 import { openDatasets, type DatasetEngine } from '../datasets/duckdb-dataset.ts';
@@ -75,16 +75,70 @@ export interface NodeOperator {
 export interface Running {
   url: string;
   server: Server;
+  /** Starts answering with `handler` (until then every request is answered 503 `not_ready`). */
+  serve(handler: RequestListener): void;
   close(): Promise<void>;
 }
 
 /**
- * Listens on host:port (0 picks a free port) and resolves with the URL.
+ * Server-side timeouts (spec/openapi.yaml info, protocol.md "Limits and timeouts"): a client
+ * that never finishes its headers or body (slowloris) is cut off, and an idle connection is
+ * closed, so no client can hold a socket forever (issue 11).
+ */
+export interface ServerTimeouts {
+  /** All request headers must arrive within this (Node `server.headersTimeout`); else 408 and close. */
+  headersMs: number;
+  /** The whole request, body included, must arrive within this (`server.requestTimeout`). */
+  requestMs: number;
+  /** A kept-alive connection is closed after this long without a new request (`server.keepAliveTimeout`). */
+  keepAliveMs: number;
+  /**
+   * A socket with no traffic either way for this long is destroyed (`server.timeout`). Longer
+   * than any handler waits in silence: the hub's fan-out timeout (30 s default) and the
+   * progress stream's 15 s heartbeat.
+   */
+  idleSocketMs: number;
+  /** How often Node checks the header and request deadlines (`server.connectionsCheckingInterval`). */
+  checkIntervalMs: number;
+}
+
+/** The timeouts every hub and node server runs with. */
+export const SERVER_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 5_000, idleSocketMs: 300_000, checkIntervalMs: 1_000 };
+
+/** Seconds a client is told to wait (`Retry-After`) while a server starts. */
+export const NOT_READY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Answers a request that arrives before the server is ready: 503 `not_ready` with
+ * `Retry-After` (spec `NotReady`), and the connection closed rather than a body read.
+ */
+function answerNotReady(_req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({ code: 'not_ready', message: 'the server is starting; try again shortly' });
+  res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': String(NOT_READY_RETRY_AFTER_SECONDS), connection: 'close' });
+  res.end(body);
+}
+
+/**
+ * Listens on host:port (0 picks a free port) and resolves with the URL. The server answers
+ * every request it accepts: with its request handler if it has one, else 503 `not_ready`
+ * until `serve(handler)` — so a server can listen (and a caller learn its URL) while it still
+ * loads. The timeouts of `SERVER_TIMEOUTS` (or `timeouts`) are set here, for every server.
  *
  * @example
- * const { url } = await listen(createServer(app), 8080, '127.0.0.1');
+ * const running = await listen(createServer(), 8080, '127.0.0.1');
+ * running.serve(app); // from now on requests reach the app
  */
-export function listen(server: Server, port: number, host: string): Promise<Running> {
+export function listen(server: Server, port: number, host: string, timeouts: Partial<ServerTimeouts> = {}): Promise<Running> {
+  const t = { ...SERVER_TIMEOUTS, ...timeouts };
+  server.headersTimeout = t.headersMs;
+  server.requestTimeout = t.requestMs;
+  server.keepAliveTimeout = t.keepAliveMs;
+  server.timeout = t.idleSocketMs;
+  // Read by Node when the server starts listening (lib/_http_server.js setupConnectionsTracking).
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = t.checkIntervalMs;
+  let handler = server.listeners('request')[0] as RequestListener | undefined;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => (handler ? handler(req, res) : answerNotReady(req, res)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -94,6 +148,9 @@ export function listen(server: Server, port: number, host: string): Promise<Runn
       resolve({
         url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
         server,
+        serve: (h) => {
+          handler = h;
+        },
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -110,14 +167,24 @@ export function readConfig<T>(path: string): T {
 }
 
 /**
- * Starts a node from its configuration: loads the datasets into DuckDB, then listens.
+ * Starts a node from its configuration: listens (answering 503 `not_ready`), loads the
+ * datasets into DuckDB, then serves.
  *
  * @example
  * const node = await startNode(readConfig<NodeConfig>('.veilgate/nodes/hosp-a.json'), loadDictionary());
  */
 export async function startNode(config: NodeConfig, dictionary: DataElement[], options: { log?: (line: string) => void } = {}): Promise<Running & { engine: DatasetEngine }> {
-  const engine = await openDatasets(config.datasets, config.dataDir, dictionary);
-  const state = openNodeState(config.stateFile, { origin: logOrigin(config.id), signingKey: config.signingKey });
+  // Listen first: while the datasets load, requests are answered 503 `not_ready`, not left hanging.
+  const running = await listen(createServer(), config.port, config.host);
+  let engine: DatasetEngine;
+  let state: ReturnType<typeof openNodeState>;
+  try {
+    engine = await openDatasets(config.datasets, config.dataDir, dictionary);
+    state = openNodeState(config.stateFile, { origin: logOrigin(config.id), signingKey: config.signingKey });
+  } catch (err) {
+    await running.close();
+    throw err;
+  }
   const app = createNodeApp({
     id: config.id, institution: config.institution, signingKey: config.signingKey, engine, dictionary, hub: config.hub, state,
     ...(config.peers ? { peers: config.peers } : {}),
@@ -125,7 +192,7 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
     operators: () => config.operators ?? [],
     ...(options.log ? { log: options.log } : {}),
   });
-  const running = await listen(createServer(app), config.port, config.host);
+  running.serve(app);
   return {
     ...running,
     engine,
@@ -138,13 +205,23 @@ export async function startNode(config: NodeConfig, dictionary: DataElement[], o
 }
 
 /**
- * Starts a hub from its configuration (or on a server already listening without a handler).
+ * Starts a hub from its configuration (or on a server already listening, answering 503
+ * `not_ready`, without a handler).
  *
  * @example
  * const hub = await startHub(readConfig<HubConfig>('.veilgate/hub.json'), loadDictionary());
  */
 export async function startHub(config: HubConfig, dictionary: DataElement[], options: { listening?: Running; store?: StateStore; log?: (line: string) => void } = {}): Promise<Running & { store: StateStore; app: HubApp }> {
-  const store = options.store ?? openSqliteStore(config.store, { origin: logOrigin(config.id), signingKey: config.logKey });
+  // A caller that had to know the hub's URL first (nodes need it) passes a listening server;
+  // either way it answers 503 `not_ready` until the app is served below.
+  const running = options.listening ?? (await listen(createServer(), config.port, config.host));
+  let store: StateStore;
+  try {
+    store = options.store ?? openSqliteStore(config.store, { origin: logOrigin(config.id), signingKey: config.logKey });
+  } catch (err) {
+    if (!options.listening) await running.close();
+    throw err;
+  }
   const app = createHubApp({
     id: config.id, signingKey: config.signingKey, store, nodes: config.nodes, dictionary,
     ...(config.fanOutTimeoutMs ? { fanOutTimeoutMs: config.fanOutTimeoutMs } : {}),
@@ -153,9 +230,7 @@ export async function startHub(config: HubConfig, dictionary: DataElement[], opt
     ...(config.rateLimitPerMinute ? { rateLimitPerMinute: config.rateLimitPerMinute } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
-  // A caller that had to know the hub's URL first (nodes need it) passes a listening server.
-  const running = options.listening ?? (await listen(createServer(), config.port, config.host));
-  running.server.on('request', app);
+  running.serve(app);
   return {
     ...running,
     store,

@@ -672,7 +672,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "not_ready" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -824,6 +824,13 @@ export interface components {
             publicKey: string;
         };
         Scalar: string | number;
+        /**
+         * @description A filter tree. Besides the `maxItems` of its parts, a tree is at most
+         *     `x-veilgate-max-depth` levels deep (a leaf is one level; each `and`, `or`, `not` adds
+         *     one) and has at most `x-veilgate-max-nodes` nodes; hub and nodes refuse a larger one
+         *     with `invalid_request` (field `query.filter`) before anything is reserved
+         *     (protocol.md "Limits"; sdk/src/protocol/limits.ts is the one definition).
+         */
         Filter: components["schemas"]["EqFilter"] | components["schemas"]["InFilter"] | components["schemas"]["RangeFilter"] | components["schemas"]["IsNullFilter"] | components["schemas"]["AndFilter"] | components["schemas"]["OrFilter"] | components["schemas"]["NotFilter"];
         EqFilter: {
             /**
@@ -921,6 +928,10 @@ export interface components {
             element: components["schemas"]["ElementName"];
             bins: number[];
         };
+        /**
+         * @description At most `x-veilgate-max-groups` groups (the product of the group-by levels; refused
+         *     with `too_many_groups`). Request bodies nest at most 64 levels of JSON.
+         */
         Query: {
             datasets: components["schemas"]["DatasetId"][];
             filter?: components["schemas"]["Filter"];
@@ -1391,6 +1402,19 @@ export interface components {
         };
     };
     responses: {
+        /**
+         * @description The server is starting (loading datasets, opening its store) and answers every request
+         *     with this until it is ready; `Retry-After` says when to try again (code `not_ready`).
+         */
+        NotReady: {
+            headers: {
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The request is malformed or names something that does not exist. */
         BadRequest: {
             headers: {

@@ -10,9 +10,10 @@
 import { QueryValidationError } from '../errors.ts';
 import { fixedPointOf, type DataElement, type NumericElement } from './elements.ts';
 import type { Filter, PlanColumn, PlanElement, PlanGrouping, Query, SlotPlan } from './query.ts';
+import { checkQueryLimits, LIMITS } from './limits.ts';
 
-/** At most this many groups (cartesian product of all group-by levels). */
-export const MAX_GROUPS = 4096;
+/** At most this many groups (cartesian product of all group-by levels): `LIMITS.groups`. */
+export const MAX_GROUPS = LIMITS.groups;
 /** At most this many ciphertexts per contribution (8 × 8192 slots). */
 export const MAX_CIPHERTEXTS = 8;
 
@@ -146,6 +147,8 @@ export function planQuery(query: Query, input: PlanInput): SlotPlan {
   if (input.rowBound > half) {
     throw new QueryValidationError('plan_overflow', `the datasets' declared row bound (${input.rowBound}) exceeds what one slot can count`, 'query.datasets');
   }
+  // Limits first, iteratively: validateFilter recurses (protocol.md "Limits").
+  checkQueryLimits(query);
   if (query.filter) validateFilter(query.filter, byName, 'query.filter');
 
   const groupings: PlanGrouping[] = [];
