@@ -64,7 +64,7 @@ describe('query quota', () => {
   it('a query that fails after acceptance gives its quota back, like its credits and ρ (protocol.md §11)', async () => {
     const identity = await generateIdentityKey();
     const request = await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, {
-      datasets: [A], elements: ['sex', 'age'], operations: ['count'], queryQuota: 2, privacyBudget: 1,
+      datasets: [A], elements: ['sex', 'age'], operations: ['count'], queryQuota: 2, privacyBudget: 0.1,
     });
     const grant = async () => (await t.client.grants()).find((g) => g.requestId === request.id)!;
     // DataSHIELD nfilter.levels at the node: 120 sex × age groups over ≈200 rows is refused
