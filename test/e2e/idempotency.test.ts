@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { NetworkError, VeilgateClient, type Query } from '@veilgate/sdk';
+import { NetworkError, VeilgateClient, createQueryProof, type Query } from '@veilgate/sdk';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 
 let t: TestSpace;
@@ -127,4 +127,31 @@ it('a hub that cannot be reached: NetworkError network_error, never a raw TypeEr
   expect(err).toBeInstanceOf(NetworkError);
   expect(err).toMatchObject({ code: 'network_error' });
   expect((err as Error).message).not.toContain('vg_x');
+});
+
+it('a retry while the first request runs: 409 idempotency_in_progress with Retry-After; once it ended, the stored result without a proof', async () => {
+  const { tokens, purpose } = await t.client.tokensFor(count, t.identity);
+  const body = { keyId: t.keys.keyId, query: count, purpose, tokens };
+  const url = `${t.space.hubUrl}/v1/queries`;
+  const key = `"${crypto.randomUUID()}"`;
+  const post = async (withProof: boolean) => fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json', authorization: `Bearer ${t.space.accounts.researcher}`, 'idempotency-key': key,
+      ...(withProof ? { dpop: await createQueryProof({ identity: t.identity, htu: url, request: body, participants: [t.space.nodes[0]!.id] }) } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  // Sent together: both pass the lookup, one claims the key with its acceptance, the other
+  // finds it claimed by a running query.
+  const answers = await Promise.all([post(true), post(true)]);
+  expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+  const busy = answers.find((a) => a.status === 409)!;
+  expect(busy.headers.get('retry-after')).toBe('1');
+  expect(await busy.json()).toMatchObject({ code: 'idempotency_in_progress', field: 'Idempotency-Key' });
+  const result = (await answers.find((a) => a.status === 200)!.json()) as { queryId: string };
+  // No proof at all: the stored answer is given before any proof is checked — the same result.
+  const replay = await post(false);
+  expect(replay.status).toBe(200);
+  expect(await replay.json()).toEqual(result);
 });
