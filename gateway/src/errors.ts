@@ -61,6 +61,12 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   participant_unknown: 403,
   mask_key_invalid: 403,
   not_ready: 503,
+  // protocol.md §11.1: the hub stopped while the query ran; it was failed at restart, nothing charged.
+  interrupted: 503,
+  // draft-ietf-httpapi-idempotency-key-header §2.7: same key, another request; a retry while the first runs.
+  idempotency_key_reused: 422,
+  idempotency_in_progress: 409,
+  result_not_stored: 410,
   internal: 500,
 };
 

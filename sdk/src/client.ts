@@ -7,7 +7,8 @@
  */
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './generated/openapi.ts';
-import { ApiError, ResultVerificationError, VeilgateError } from './errors.ts';
+import { ApiError, NetworkError, ResultVerificationError, VeilgateError } from './errors.ts';
+import { backoffMs, resilientFetch, type RetryPolicy } from './internal/resilient-fetch.ts';
 import { decryptSlots } from './he/cipher.ts';
 import type { HeKeyPair } from './he/keys.ts';
 import { loadHe } from './he/params.ts';
@@ -17,6 +18,7 @@ import { decodeResult, type GroupResult } from './protocol/decode.ts';
 import { NOISE_HEADROOM, planQuery } from './protocol/plan.ts';
 import type { Query } from './protocol/query.ts';
 import { elementsOfQuery } from './protocol/plan.ts';
+import { checkQueryLimits } from './protocol/limits.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createQueryProof } from './consent/query-proof.ts';
 import type { IdentityKey } from './consent/identity.ts';
@@ -43,7 +45,12 @@ export interface VeilgateClientOptions {
   log?: LogIdentity;
   /** Verify every query result's receipt (default true). */
   verifyReceipts?: boolean;
+  /** Retries and timeout of every request (protocol.md §11.1; defaults in `RetryPolicy`). */
+  retry?: RetryPolicy;
 }
+
+/** How long `query` keeps retrying one query under its idempotency key (dropped connections, 409 in progress). */
+const QUERY_RETRY_WINDOW_MS = 120_000;
 
 /**
  * Where a running query is, for progress displays: choosing tokens, signing the DPoP proof,
@@ -111,7 +118,8 @@ export class VeilgateClient {
     this.api = createClient<paths>({
       baseUrl: options.baseUrl.replace(/\/$/, ''),
       ...(options.apiKey ? { headers: { Authorization: `Bearer ${options.apiKey}` } } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      // Every network failure becomes a NetworkError with a stable code; safe requests are retried.
+      fetch: resilientFetch((input, init) => (options.fetch ?? globalThis.fetch)(input, init), options.retry),
     });
   }
 
@@ -398,6 +406,9 @@ export class VeilgateClient {
    * query must be the one sent, and the receipt is verified.
    */
   async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number; onProgress?: (progress: QueryProgress) => void }): Promise<QueryOutcome> {
+    // protocol.md §13: refuse a query past the limits here, before anything recursive (JSON
+    // canonicalisation, the planner) walks a filter deep enough to overflow the stack.
+    checkQueryLimits(query);
     const progress = options.onProgress ?? (() => {});
     progress({ phase: 'tokens' });
     const { purpose, tokens } = options.tokens ? { purpose: options.purpose ?? 'DUO:0000006', tokens: options.tokens } : await this.tokensFor(query, options.identity, options.purpose);
@@ -406,7 +417,11 @@ export class VeilgateClient {
     // participants and tokens — so no hub can change what the institutions compute. If the
     // hub finds the statement stale (the catalog's ρ or membership changed), sign it once more
     // against a fresh catalog.
+    // draft-ietf-httpapi-idempotency-key-header: one key per query, kept across retries (a new
+    // one only when the request itself changes), so a retry is answered with the stored outcome.
+    let idempotencyKey = globalThis.crypto.randomUUID();
     const send = async (refresh: boolean) => {
+      if (refresh) idempotencyKey = globalThis.crypto.randomUUID();
       progress({ phase: 'signing' });
       const { participants, rho } = await this.#statementTerms(query, options.rho, refresh);
       const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(rho > 0 ? { rho } : {}) };
@@ -415,14 +430,31 @@ export class VeilgateClient {
       // With a progress callback, watch a progress channel while the hub fans out; the stream
       // is advisory — if it fails, the query still runs.
       const watching = options.onProgress ? this.#watchProgress(progress) : undefined;
-      const headers: Record<string, string> = { ...(dpop ? { DPoP: dpop } : {}), ...(watching ? { 'Veilgate-Progress': watching.channel } : {}) };
+      const headers: Record<string, string> = {
+        'Idempotency-Key': `"${idempotencyKey}"`, ...(dpop ? { DPoP: dpop } : {}), ...(watching ? { 'Veilgate-Progress': watching.channel } : {}),
+      };
       return this.api
         .POST('/v1/queries', { body, headers })
         .then(unwrap)
         .finally(() => watching?.stop());
     };
-    const result = await send(false).catch((err: unknown) => {
-      if (err instanceof ApiError && err.code === 'statement_mismatch' && err.field === 'DPoP') return send(true);
+    // Sending again under the same key is safe whatever happened to the first attempt: the hub
+    // answers a retry from storage (never fanned out or charged twice). Each attempt signs a
+    // new proof: a DPoP jti is single-use.
+    const started = Date.now();
+    const sendRetrying = async (refresh: boolean) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await send(refresh && attempt === 0);
+        } catch (err) {
+          const retriable = err instanceof NetworkError || (err instanceof ApiError && err.code === 'idempotency_in_progress');
+          if (!retriable || Date.now() - started > QUERY_RETRY_WINDOW_MS) throw err;
+          await new Promise((resolve) => setTimeout(resolve, err instanceof ApiError ? 1000 : backoffMs(Math.min(attempt, 4), 250, 5000)));
+        }
+      }
+    };
+    const result = await sendRetrying(false).catch((err: unknown) => {
+      if (err instanceof ApiError && err.code === 'statement_mismatch' && err.field === 'DPoP') return sendRetrying(true);
       throw err;
     });
     const catalog = await this.catalog();

@@ -9,7 +9,7 @@ import type { components } from './generated/openapi.ts';
 export type ErrorCode = components['schemas']['ErrorCode'];
 
 /** SDK-local codes for failures that never cross the wire. */
-export type LocalErrorCode = 'invalid_ciphertext' | 'plan_mismatch' | 'decode_failed' | 'invalid_secret_key';
+export type LocalErrorCode = 'invalid_ciphertext' | 'plan_mismatch' | 'decode_failed' | 'invalid_secret_key' | 'network_error' | 'timeout';
 
 /** Base class: every Veilgate error has a stable `code`. */
 export class VeilgateError extends Error {
@@ -57,5 +57,17 @@ export class ResultVerificationError extends VeilgateError {
   constructor(code: 'plan_mismatch' | 'decode_failed' | 'node_signature_invalid', message: string) {
     super(code, message);
     this.name = 'ResultVerificationError';
+  }
+}
+
+/**
+ * The hub could not be reached or did not answer in time: `network_error` (connection refused,
+ * reset, DNS, TLS) or `timeout`. The request may or may not have reached the hub; a query sent
+ * with an idempotency key can be retried safely (protocol.md §11.1).
+ */
+export class NetworkError extends VeilgateError {
+  constructor(code: 'network_error' | 'timeout', message: string, cause?: unknown) {
+    super(code, message, { cause });
+    this.name = 'NetworkError';
   }
 }

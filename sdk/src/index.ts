@@ -2,7 +2,7 @@
  * @veilgate/sdk — typed client and shared protocol code of the Veilgate data space.
  * Every export is listed by name (no `export *`).
  */
-export { VeilgateError, QueryValidationError, HeMaterialError, ApiError, ResultVerificationError } from './errors.ts';
+export { VeilgateError, QueryValidationError, HeMaterialError, ApiError, ResultVerificationError, NetworkError } from './errors.ts';
 export type { ErrorCode, LocalErrorCode } from './errors.ts';
 export type { paths, components } from './generated/openapi.ts';
 export { loadHe, heParameters, BFV_POLY_MODULUS_DEGREE, BFV_COEFF_MODULUS_BITS, BFV_PLAIN_MODULUS_BITS } from './he/params.ts';

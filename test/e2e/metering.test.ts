@@ -60,6 +60,27 @@ describe('privacy budget', () => {
   });
 });
 
+describe('query quota', () => {
+  it('a query that fails after acceptance gives its quota back, like its credits and ρ (protocol.md §11)', async () => {
+    const identity = await generateIdentityKey();
+    const request = await grantAccess({ hubUrl: t.space.hubUrl, researcher: t.space.accounts.researcher, operators: t.space.accounts.operators }, identity, {
+      datasets: [A], elements: ['sex', 'age'], operations: ['count'], queryQuota: 2, privacyBudget: 0.1,
+    });
+    const grant = async () => (await t.client.grants()).find((g) => g.requestId === request.id)!;
+    // DataSHIELD nfilter.levels at the node: 120 sex × age groups over ≈200 rows is refused
+    // after the hub accepted the query (and spent its quota).
+    const refused: Query = { datasets: [A], groupBy: [{ element: 'sex' }, { element: 'age', buckets: Array.from({ length: 61 }, (_, i) => 20 + i) }], aggregates: [{ op: 'count' }] };
+    for (let i = 0; i < 3; i++) {
+      await expect(t.client.query(refused, { keys: t.keys, identity })).rejects.toMatchObject({ code: 'disclosure_control' });
+    }
+    expect((await grant()).queriesUsed).toBe(0);
+    // The whole quota is still there: two queries run, the third is refused.
+    for (let i = 0; i < 2; i++) await t.client.query(count([A]), { keys: t.keys, identity, rho: 0.01 });
+    expect((await grant()).queriesUsed).toBe(2);
+    await expect(t.client.query(count([A]), { keys: t.keys, identity, rho: 0.01 })).rejects.toMatchObject({ code: 'quota_exhausted', status: 429 });
+  });
+});
+
 describe('credits', () => {
   it('a researcher cannot spend more credits than they hold; concurrent top-ups and charges balance', async () => {
     const { id, apiKey } = await admin().createAccount({ name: 'Small budget lab', role: 'researcher' });

@@ -11,6 +11,7 @@ import type { Role, StateStore } from '../store/state-store.ts';
 import { accountOf, authenticate, createAccount, requireRole } from './accounts.ts';
 import { createCatalog, type NodeRegistration } from './catalog.ts';
 import { estimateQuery, runQuery } from './run-query.ts';
+import { parseIdempotencyKey, replayIdempotent } from './idempotency.ts';
 import { mountMeteringRoutes } from './metering-routes.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createWitnessing, type Witnessing } from './witnessing.ts';
@@ -73,6 +74,14 @@ export function createHubApp(deps: HubDeps): HubApp {
   // protocol.md §8: the checkpoint the hub starts with is witnessed at once, not after a write.
   witnessing.start();
   const catalog = createCatalog(() => deps.nodes, { ttlMs: deps.catalogTtlMs ?? 10_000, log });
+  // Invariant 8, protocol.md §11.1: queries left running by a hub that stopped are failed
+  // (`interrupted`, everything released, logged) before this hub accepts a query.
+  const recovered = deps.store.recoverInterrupted().then((ids) => {
+    if (ids.length) {
+      log(`recovered ${ids.length} interrupted queries: failed with code interrupted, reservations released`);
+      witnessing.kick();
+    }
+  });
   const security = { apiKey: authenticate(deps.store, deps.oidc ? createOidcVerifier(deps.oidc) : undefined) };
   const app = express();
   app.disable('x-powered-by');
@@ -142,6 +151,14 @@ export function createHubApp(deps: HubDeps): HubApp {
     if (channel !== undefined && !PROGRESS_CHANNEL.test(channel)) {
       throw new GatewayError('invalid_request', 'Veilgate-Progress must be 22 to 64 characters of A-Z a-z 0-9 _ -', { field: 'Veilgate-Progress' });
     }
+    const idempotencyKey = parseIdempotencyKey(req.get('Idempotency-Key'));
+    await recovered;
+    // Before the proof is checked (and its jti consumed): a retry re-signs the same statement.
+    const stored = idempotencyKey === undefined ? undefined : await replayIdempotent(deps.store, account.id, idempotencyKey, body);
+    if (stored) {
+      res.status(stored.status).json(stored.body);
+      return;
+    }
     const progress = progressBus.publisher(channel, account.id);
     try {
       const result = await runQuery(
@@ -151,6 +168,7 @@ export function createHubApp(deps: HubDeps): HubApp {
         // RFC 9449 §4.3 step 9: htu is the URI this request was sent to, without query and fragment.
         { dpop: req.get('DPoP'), htu: `${req.protocol}://${req.get('host')}${req.path}` },
         progress,
+        idempotencyKey,
       );
       res.json(result);
     } catch (err) {

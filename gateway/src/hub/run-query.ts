@@ -8,7 +8,8 @@ import {
   NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, queryStatement, queryStatementDigest, resultDigest, planQuery, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
-import { GatewayError } from '../errors.ts';
+import { ConsentError, VeilgateError } from '@veilgate/sdk';
+import { GatewayError, STATUS_OF } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSnapshot, CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
@@ -112,6 +113,9 @@ export async function estimateQuery(deps: QueryDeps, account: AccountRow, reques
  *
  * @example
  * const result = await runQuery(deps, account, { keyId, query, purpose, tokens }, { dpop, htu });
+ *
+ * With `idempotencyKey` the key is claimed with the acceptance and the outcome kept for
+ * retries (protocol.md §11.1; the route answers a retry before calling this).
  */
 export async function runQuery(
   deps: QueryDeps,
@@ -119,6 +123,7 @@ export async function runQuery(
   request: QueryRequestBody,
   proof: { dpop: string | undefined; htu: string },
   progress: (event: QueryProgressEvent) => void = () => {},
+  idempotencyKey?: string,
 ): Promise<QueryResultBody> {
   const started = performance.now();
   const { query } = request;
@@ -149,6 +154,7 @@ export async function runQuery(
     { id: queryId, accountId: account.id, keyId: request.keyId, datasets: query.datasets, requestSha256: canonicalSha256(request), createdAt: new Date().toISOString() },
     { planSha256, nodes: nodesOfQuery, purpose: request.purpose, tokens: [...admission.tokens.values()] },
     charge,
+    idempotencyKey,
   );
   try {
     progress({ type: 'accepted', queryId, nodes: nodesOfQuery });
@@ -194,18 +200,7 @@ export async function runQuery(
     }
     const resultSha256 = resultDigest(ciphertexts);
     const suppressed = contributions.flatMap((c) => c.header.suppressed.map((s) => ({ group: s.group, node: c.node, dataset: s.dataset })));
-    const endedIndex = await deps.store.finishQuery(queryId, {
-      status: 'completed',
-      resultSha256,
-      contributions: contributions.map((c) => ({ node: c.node, datasets: c.header.datasets, ciphertextSha256: c.header.ciphertextSha256, signature: c.header.signature })),
-      groupsLeftOut: suppressed.length,
-    });
-    const receipt = await receiptFor(deps.store, endedIndex!);
-    deps.onLogged?.();
-    progress({ type: 'completed', index: endedIndex! });
-    const done = performance.now();
-    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(done - started).toFixed(1)}`);
-    return {
+    const answer = {
       queryId,
       keyId: request.keyId,
       query,
@@ -219,14 +214,35 @@ export async function runQuery(
         bytes: c.bytes,
       })),
       suppressed,
-      timings: { totalMs: done - started, fanOutMs: combineStart - fanOutStart, combineMs: done - combineStart },
-      receipt,
-      cost: costOf(deps.store, account.id, charge, 'after'),
+      timings: { totalMs: performance.now() - started, fanOutMs: combineStart - fanOutStart, combineMs: performance.now() - combineStart },
     };
+    let cost: QueryResultBody['cost'] | undefined;
+    const endedIndex = await deps.store.finishQuery(
+      queryId,
+      {
+        status: 'completed',
+        resultSha256,
+        contributions: contributions.map((c) => ({ node: c.node, datasets: c.header.datasets, ciphertextSha256: c.header.ciphertextSha256, signature: c.header.signature })),
+        groupsLeftOut: suppressed.length,
+      },
+      // Kept for a retry under the idempotency key, in the outcome's transaction; the receipt
+      // is rebuilt from the log on replay (hub/idempotency.ts).
+      () => ({ status: 200, body: { ...answer, cost: (cost = costOf(deps.store, account.id, charge, 'after')) } }),
+    );
+    const receipt = await receiptFor(deps.store, endedIndex!);
+    deps.onLogged?.();
+    progress({ type: 'completed', index: endedIndex! });
+    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(performance.now() - started).toFixed(1)}`);
+    return { ...answer, receipt, cost: cost ?? costOf(deps.store, account.id, charge, 'after') };
   } catch (err) {
-    const code = err instanceof GatewayError ? err.code : 'internal';
+    const code = err instanceof GatewayError ? err.code : err instanceof ConsentError && err.code in STATUS_OF ? err.code : 'internal';
     const node = err instanceof GatewayError ? err.node : undefined;
-    await deps.store.finishQuery(queryId, { status: 'failed', errorCode: code as ErrorCode, ...(node ? { node } : {}) });
+    // The error a retry under the same idempotency key gets: what the error middleware answers.
+    const known = err instanceof VeilgateError || err instanceof ConsentError ? err : undefined;
+    const body = known && known.code in STATUS_OF
+      ? { code: known.code, message: known.message, ...(known.field !== undefined ? { field: known.field } : {}), ...(node ? { node } : {}) }
+      : { code: 'internal', message: 'internal error' };
+    await deps.store.finishQuery(queryId, { status: 'failed', errorCode: code as ErrorCode, ...(node ? { node } : {}) }, () => ({ status: STATUS_OF[body.code as ErrorCode], body }));
     deps.onLogged?.();
     deps.log(`query ${queryId} failed: ${code}${err instanceof GatewayError && err.node ? ` node=${err.node}` : ''}`);
     throw err;

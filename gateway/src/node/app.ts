@@ -12,7 +12,7 @@ import { openConsentRegistry, type ConsentRecord } from './consent-registry.ts';
 import { tokenKeys } from './token-keys.ts';
 import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
 import { openPeerPins, type PeerNode } from './peer-pins.ts';
-import { openNodeLedger, type LedgerCharge, type TokenUsage } from './ledger.ts';
+import { openNodeLedger, recoverCharges, type LedgerCharge, type TokenUsage } from './ledger.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
@@ -135,6 +135,10 @@ export function createNodeApp(deps: NodeDeps): Express {
   const maskKeySignature = signMessage(deps.signingKey, maskKeyDigest(deps.id, maskKey.publicKey));
   const peers = openPeerPins(deps.state.db, { self: { id: deps.id, signingKey, maskKey: maskKey.publicKey }, ...(deps.peers ? { configured: deps.peers } : {}) });
   const ledger = openNodeLedger(deps.state.db);
+  // protocol.md §11: charges a stopped node left reserved are settled before it computes again.
+  const settled = recoverCharges(ledger, deps.state.log).then(({ released, refunded }) => {
+    if (released + refunded) log(`recovered charges of an interrupted run: ${released} released (logged as computed), ${refunded} refunded (nothing released)`);
+  });
   const app = express();
   app.disable('x-powered-by');
   // Every hub → node message: RFC 9421 signature with created + nonce, nonces kept in the state file (protocol.md §5.1).
@@ -149,6 +153,7 @@ export function createNodeApp(deps: NodeDeps): Express {
     const body = req.body as ComputeRequestBody;
     replay(body.queryId, body.issuedAt);
     await ready;
+    await settled;
     // The node's own check of consent (DESIGN §4 step 5): its token, unrevoked and in scope,
     // bound to the key of the researcher's DPoP proof.
     const admitted = await admitComputation(gate, revoked, body);
@@ -159,9 +164,11 @@ export function createNodeApp(deps: NodeDeps): Express {
     // anything is released: ρ per query at most the datasets' ceiling, and the token's
     // budget and quota as this node counts them — whatever the hub's ledger says.
     let charged: { charge: LedgerCharge; usage: TokenUsage; rho: number } | undefined;
+    // The log only grows: its entry for this computation, if any, lies at or past this size.
+    const logSize = await deps.state.log.size();
     const charge = ({ rho }: { rho: number }): void => {
       checkRhoCeiling(deps, body.datasets, rho);
-      charged = { ...ledger.charge({ jti: admitted.jti, budget: admitted.budget, quota: admitted.quota, rho }), rho };
+      charged = { ...ledger.charge({ queryId: body.queryId, jti: admitted.jti, budget: admitted.budget, quota: admitted.quota, rho, logSize }), rho };
     };
     let computed: Awaited<ReturnType<typeof computeContribution>>;
     try {
@@ -189,6 +196,8 @@ export function createNodeApp(deps: NodeDeps): Express {
       tokenJti: admitted.jti, purpose: admitted.purpose, rowsExcludedByConsent: true,
       rho, tokenRhoSpent: usage.rhoSpent, tokenQueries: usage.queries,
     }));
+    // Logged, hence released (the envelope may leave from here): the charge stands for good.
+    ledger.settle(charged.charge);
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
   });
   mountOperation(app, 'getJwks', {}, (_req, res) => {

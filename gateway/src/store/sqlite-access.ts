@@ -61,6 +61,7 @@ export function openAccessStore(
     revoke: db.prepare(`UPDATE access_decisions SET state = 'revoked', reason = ?, decided_at = ? WHERE request_id = ? AND node = ? AND state = 'approved'`),
     byJti: db.prepare('SELECT * FROM access_decisions WHERE token_jti = ?'),
     grants: db.prepare(`SELECT d.* FROM access_decisions d JOIN access_requests r ON r.id = d.request_id WHERE r.researcher = ? AND d.state = 'approved' AND d.expires_at > ? ORDER BY d.expires_at DESC`),
+    releaseToken: db.prepare('UPDATE access_decisions SET queries_used = queries_used - 1 WHERE token_jti = ? AND queries_used > 0'),
     useToken: db.prepare(`UPDATE access_decisions SET queries_used = queries_used + 1 WHERE token_jti = ? AND state = 'approved' AND queries_used < ?`),
   };
 
@@ -198,6 +199,10 @@ export function openAccessStore(
           throw new GatewayError('quota_exhausted', `the grant of ${t.node} (token ${t.jti}) has no queries left in its quota`, { field: 'tokens' });
         }
       }
+    },
+    releaseTokensSync(jtis) {
+      // protocol.md §11: a failed query gives its quota back, like its credits and ρ.
+      for (const jti of jtis) q.releaseToken.run(jti);
     },
   };
 }

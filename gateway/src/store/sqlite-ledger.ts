@@ -53,7 +53,8 @@ export interface Ledger {
   topUpSync(account: string, amount: number): string;
   reserveSync(queryId: string, researcher: string, charge: Charge): void;
   commitSync(queryId: string): void;
-  releaseSync(queryId: string): void;
+  /** Releases a reservation; returns the grants (jtis) it ran under, empty if nothing was reserved. */
+  releaseSync(queryId: string): string[];
   budget(jti: string): { budget: number; spent: number; reserved: number } | undefined;
   price(dataset: string): number | undefined;
   setPriceSync(dataset: string, price: number, by: string): void;
@@ -135,10 +136,11 @@ export function openLedger(db: DatabaseSync): Ledger {
     },
     releaseSync(queryId) {
       const c = chargeOf(queryId);
-      if (!c || c.state !== 'reserved') return;
+      if (!c || c.state !== 'reserved') return [];
       post('release', [{ account: ESCROW, amount: -c.credits }, { account: researcherAccount(c.researcher), amount: c.credits }], queryId);
       for (const jti of c.jtis) q.settleBudget.run(c.rho, 0, jti);
       q.setCharge.run('released', queryId);
+      return c.jtis;
     },
     budget(jti) {
       const b = q.budget.get(jti) as { budget: number; spent: number; reserved: number } | undefined;

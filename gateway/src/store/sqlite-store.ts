@@ -9,6 +9,8 @@ import { openSignedLog } from '../audit/signed-log.ts';
 import type { AccountRow, HeKeyRow, QueryOutcome, QueryRow, StateStore } from './state-store.ts';
 import { ACCESS_MIGRATION, SIGNED_DECISIONS_MIGRATION, openAccessStore } from './sqlite-access.ts';
 import { withTransaction } from './transaction.ts';
+import { IDEMPOTENCY_MIGRATION, openIdempotencyTable } from './sqlite-idempotency.ts';
+import { STATUS_OF } from '../errors.ts';
 import { LEDGER_MIGRATION, fromMilli, openLedger, researcherAccount } from './sqlite-ledger.ts';
 
 const MIGRATIONS = [
@@ -26,7 +28,11 @@ const MIGRATIONS = [
   ACCESS_MIGRATION,
   LEDGER_MIGRATION,
   SIGNED_DECISIONS_MIGRATION,
+  IDEMPOTENCY_MIGRATION,
 ];
+
+/** What a client retrying an interrupted query is told (protocol.md §11.1). */
+const INTERRUPTED_MESSAGE = 'the hub stopped while this query ran; it was recorded as failed and nothing was charged — run it again with a new idempotency key';
 
 type Row = Record<string, unknown>;
 
@@ -89,7 +95,9 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     insertQuery: db.prepare(`INSERT INTO queries (id, account_id, key_id, datasets, request_sha256, status, created_at, accepted_index) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)`),
     finishQuery: db.prepare(`UPDATE queries SET status = ?, finished_at = ?, error_code = ?, result_sha256 = ?, ended_index = ? WHERE id = ? AND status = 'running'`),
     queryById: db.prepare('SELECT * FROM queries WHERE id = ?'),
+    running: db.prepare(`SELECT id FROM queries WHERE status = 'running' ORDER BY accepted_index`),
   };
+  const idempotency = openIdempotencyTable(db);
   /** State changes and their log entries commit together. */
   const transaction = <T>(work: () => T): T => withTransaction(db, work);
   const access = openAccessStore(db, audit, transaction, (id) => {
@@ -97,6 +105,31 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     return r && toAccount(r);
   });
   const ledger = openLedger(db);
+  /** The outcome of a running query, its ledger moves and its log entry (inside a transaction). */
+  const finishSync = (id: string, outcome: QueryOutcome, respond?: (endedIndex: number) => { status: number; body: unknown }, failedMessage?: string): number | undefined => {
+    const row = q.queryById.get(id) as Row | undefined;
+    if (!row || row.status !== 'running') return undefined;
+    const acceptedIndex = Number(row.accepted_index);
+    const event = outcome.status === 'completed'
+      ? auditEvent<HubEvent>({ type: 'query.completed', queryId: id, acceptedIndex, resultSha256: outcome.resultSha256, contributions: outcome.contributions, groupsLeftOut: outcome.groupsLeftOut })
+      : auditEvent<HubEvent>({ type: 'query.failed', queryId: id, acceptedIndex, errorCode: outcome.errorCode, ...(outcome.node ? { node: outcome.node } : {}) });
+    // Commit or release the reservation in the transaction that logs the outcome.
+    if (outcome.status === 'completed') ledger.commitSync(id);
+    // A failure gives back credits, ρ and the grants' quota (protocol.md §11).
+    else access.releaseTokensSync(ledger.releaseSync(id));
+    const endedIndex = audit.appendSync(event);
+    const finishedAt = event.time;
+    q.finishQuery.run(outcome.status, finishedAt, outcome.status === 'failed' ? outcome.errorCode : null, outcome.status === 'completed' ? outcome.resultSha256 : null, endedIndex, id);
+    // The receipt's checkpoint (RFC 9162 §2.1.3 proofs are against it) commits with the
+    // entry: one synchronous=FULL commit per outcome instead of two, and both durable
+    // before any receipt is handed out.
+    audit.checkpointSync();
+    // The answer a retry under the same idempotency key gets (protocol.md §11.1).
+    const answer = respond?.(endedIndex)
+      ?? (outcome.status === 'failed' ? { status: STATUS_OF[outcome.errorCode], body: { code: outcome.errorCode, message: failedMessage ?? `the query failed (${outcome.errorCode})`, ...(outcome.node ? { node: outcome.node } : {}) } } : undefined);
+    if (answer) idempotency.settleSync(id, answer.status, answer.body);
+    return endedIndex;
+  };
   return {
     ...access,
     audit,
@@ -166,8 +199,9 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
       const r = q.keyById.get(keyId) as Row | undefined;
       return r && toKey(r);
     },
-    async insertQuery(x, plan, charge) {
+    async insertQuery(x, plan, charge, idempotencyKey) {
       return transaction(() => {
+        if (idempotencyKey !== undefined) idempotency.claimSync({ accountId: x.accountId, key: idempotencyKey, requestSha256: x.requestSha256, queryId: x.id });
         const keyIndex = Number((q.keyIndexById.get(x.keyId) as Row).log_index);
         access.useTokensSync(plan.tokens);
         // DESIGN §8: credits and privacy budget are reserved before fan-out, atomically with
@@ -183,26 +217,17 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
         return acceptedIndex;
       });
     },
-    async finishQuery(id, outcome: QueryOutcome) {
-      return transaction(() => {
-        const row = q.queryById.get(id) as Row | undefined;
-        if (!row || row.status !== 'running') return undefined;
-        const acceptedIndex = Number(row.accepted_index);
-        const event = outcome.status === 'completed'
-          ? auditEvent<HubEvent>({ type: 'query.completed', queryId: id, acceptedIndex, resultSha256: outcome.resultSha256, contributions: outcome.contributions, groupsLeftOut: outcome.groupsLeftOut })
-          : auditEvent<HubEvent>({ type: 'query.failed', queryId: id, acceptedIndex, errorCode: outcome.errorCode, ...(outcome.node ? { node: outcome.node } : {}) });
-        // Commit or release the reservation in the transaction that logs the outcome.
-        if (outcome.status === 'completed') ledger.commitSync(id);
-        else ledger.releaseSync(id);
-        const endedIndex = audit.appendSync(event);
-        const finishedAt = event.time;
-        q.finishQuery.run(outcome.status, finishedAt, outcome.status === 'failed' ? outcome.errorCode : null, outcome.status === 'completed' ? outcome.resultSha256 : null, endedIndex, id);
-        // The receipt's checkpoint (RFC 9162 §2.1.3 proofs are against it) commits with the
-        // entry: one synchronous=FULL commit per outcome instead of two, and both durable
-        // before any receipt is handed out.
-        audit.checkpointSync();
-        return endedIndex;
-      });
+    async finishQuery(id, outcome, respond) {
+      return transaction(() => finishSync(id, outcome, respond));
+    },
+    async findIdempotent(accountId, key) {
+      return idempotency.find(accountId, key);
+    },
+    async recoverInterrupted() {
+      const ids = (q.running.all() as Row[]).map((r) => r.id as string);
+      // One transaction per query, exactly like the normal failure path (invariant 8).
+      for (const id of ids) transaction(() => finishSync(id, { status: 'failed', errorCode: 'interrupted' }, undefined, INTERRUPTED_MESSAGE));
+      return ids;
     },
     async getQuery(id) {
       const r = q.queryById.get(id) as Row | undefined;

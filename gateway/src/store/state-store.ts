@@ -10,6 +10,9 @@
 import type { components } from '@veilgate/sdk';
 import type { SignedLog } from '../audit/signed-log.ts';
 import type { Charge, Ledger } from './sqlite-ledger.ts';
+import type { IdempotentRecord } from './sqlite-idempotency.ts';
+
+export type { IdempotentRecord } from './sqlite-idempotency.ts';
 
 type S = components['schemas'];
 export type Role = S['Role'];
@@ -121,6 +124,8 @@ export interface AccessStore {
   grantsOf(researcher: string, now: Date): Promise<{ decision: DecisionRow; request: AccessRequestRow }[]>;
   /** Spends one query of each token's quota (inside the caller's transaction). */
   useTokensSync(tokens: { node: string; jti: string; quota: number }[]): void;
+  /** Gives back one query of each grant's quota (a failed query; inside the caller's transaction). */
+  releaseTokensSync(jtis: string[]): void;
 }
 
 /** Everything the hub persists. */
@@ -136,12 +141,25 @@ export interface StateStore extends AccessStore {
   /** Inserts the key unless present; returns the stored row (first registration wins). */
   putHeKey(key: Omit<HeKeyRow, 'logIndex'>): Promise<HeKeyRow>;
   getHeKey(keyId: string): Promise<HeKeyRow | undefined>;
-  /** Records an accepted query and appends `query.accepted`; returns the entry's index. */
+  /**
+   * Records an accepted query and appends `query.accepted`; returns the entry's index. With
+   * `idempotencyKey`, claims the key for this query in the same transaction (protocol.md §11.1;
+   * `idempotency_in_progress` if another request holds it).
+   */
   insertQuery(
     query: Omit<QueryRow, 'status' | 'finishedAt' | 'errorCode' | 'resultSha256' | 'acceptedIndex' | 'endedIndex'>,
     plan: { planSha256: string; nodes: string[]; purpose: string; tokens: { node: string; jti: string; tokenIndex: number; quota: number }[] },
     charge: Charge,
+    idempotencyKey?: string,
   ): Promise<number>;
+  /** The request digest and outcome stored under an idempotency key, unless expired. */
+  findIdempotent(accountId: string, key: string): Promise<IdempotentRecord | undefined>;
+  /**
+   * Fails every query still `running` (the hub stopped while it ran) with `interrupted`, as
+   * `finishQuery` does — reservation, ρ and quota released, `query.failed` logged, the stored
+   * idempotent outcome set. Run at start, before any query is accepted. Returns their ids.
+   */
+  recoverInterrupted(): Promise<string[]>;
   /** Adds credits to a researcher (admin). Returns the new balance in millicredits. */
   topUpCredits(researcher: string, milli: number, admin: string): Promise<number>;
   /** Sets a dataset's price (operator), in millicredits per query. */
@@ -155,8 +173,11 @@ export interface StateStore extends AccessStore {
   /**
    * Moves a running query to its final state and appends `query.completed` or
    * `query.failed` — exactly once: a query already final is left alone (returns undefined).
+   * A failure releases credits, ρ and quota. `respond` builds the HTTP answer kept for
+   * retries under the query's idempotency key (called inside the transaction, after the
+   * ledger moved, with the outcome's log index); without it a failure keeps `{code, message}`.
    */
-  finishQuery(id: string, outcome: QueryOutcome): Promise<number | undefined>;
+  finishQuery(id: string, outcome: QueryOutcome, respond?: (endedIndex: number) => { status: number; body: unknown }): Promise<number | undefined>;
   getQuery(id: string): Promise<QueryRow | undefined>;
   close(): Promise<void>;
 }

@@ -672,7 +672,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "not_ready" | "internal";
+        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "not_ready" | "interrupted" | "idempotency_key_reused" | "idempotency_in_progress" | "result_not_stored" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -1711,6 +1711,17 @@ export interface operations {
                  *     the hub reports there, while it waits, which institutions have contributed.
                  */
                 "Veilgate-Progress"?: components["schemas"]["ProgressChannel"];
+                /**
+                 * @description draft-ietf-httpapi-idempotency-key-header (an sf-string, RFC 8941; a bare token is
+                 *     taken as the same key): 16 to 128 characters of A-Z a-z 0-9 . _ : - chosen at
+                 *     random by the client. The hub keeps, per account and key, the digest of the request
+                 *     and its outcome for 24 hours (protocol.md §11.1). A retry with the same key and the
+                 *     same request gets the stored outcome — the same result or the same error — and is
+                 *     never charged again (its DPoP proof is not consumed); the same key with another
+                 *     request is refused (`422 idempotency_key_reused`); a retry while the first is still
+                 *     running gets `409 idempotency_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -1735,9 +1746,27 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            /** @description The query ran under this idempotency key but its result was too large to keep (`result_not_stored`); `GET /v1/queries/{queryId}` has its record. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["NodeRefused"];
             429: components["responses"]["RateLimited"];
             502: components["responses"]["BadGateway"];
+            /** @description The hub stopped while the query ran (`interrupted`, protocol.md §11.1); nothing was charged. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             504: components["responses"]["GatewayTimeout"];
         };
     };
