@@ -69,6 +69,8 @@ export interface QueryOutcome {
   plan: S['SlotPlan'];
   contributions: S['Contribution'][];
   suppressed: S['Suppression'][];
+  /** Institutions that did not contribute under a dropout threshold (protocol.md §10.1). */
+  missing: string[];
   timings: S['QueryResult']['timings'];
   /** The result's place in the hub's audit log, verified unless `verifyReceipts` is false. */
   receipt: S['Receipt'];
@@ -459,6 +461,7 @@ export class VeilgateClient {
       plan: result.plan,
       contributions: result.contributions,
       suppressed: result.suppressed,
+      missing: result.missing ?? [],
       timings: result.timings,
       receipt: result.receipt,
       cost: result.cost,
