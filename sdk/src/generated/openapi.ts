@@ -236,7 +236,7 @@ export interface paths {
          *     to this node. The node reveals, per peer, EITHER its share of the peer's self-mask seed (a
          *     survivor) OR its pair key with the peer (dropped) — never both for one peer and query: the
          *     choice is recorded durably and a contradicting request is refused (409 `unmask_refused`).
-         *     Fewer survivors than the signed threshold: 409 `too_few_participants`.
+         *     Fewer survivors than the signed threshold: 503 `too_few_participants`.
          */
         post: operations["unmaskContribution"];
         delete?: never;
@@ -1889,8 +1889,17 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            /** @description A contradicting unmasking request (a peer named survivor after dropped or the reverse), too few survivors, or a replayed hub message. */
+            /** @description A contradicting unmasking request (a peer named survivor after dropped or the reverse), or a replayed hub message. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Fewer survivors than the signed threshold (`too_few_participants`). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
