@@ -30,7 +30,7 @@ import { generateSigningKey, signMessage, verifyMessage } from '../../gateway/sr
 import { split } from 'shamir-secret-sharing';
 
 const { values } = parseArgs({
-  options: { sizes: { type: 'string', default: '3,26,100,200' }, runs: { type: 'string', default: '5' }, patients: { type: 'string', default: '40' }, 'no-e2e': { type: 'boolean', default: false } },
+  options: { sizes: { type: 'string', default: '3,26,100,200' }, runs: { type: 'string', default: '5' }, patients: { type: 'string', default: '40' }, 'no-e2e': { type: 'boolean', default: false }, 'all-answer': { type: 'boolean', default: false } },
 });
 const sizes = values.sizes.split(',').map(Number);
 const runs = Number(values.runs);
@@ -117,8 +117,10 @@ async function endToEnd(n: number) {
     let bytes = 0;
     for (let i = 0; i < runs + 1; i++) {
       const q0 = performance.now();
-      const out = await client.query(query, { keys, identity });
+      const cpu0 = process.cpuUsage();
+      const out = await client.query(query, { keys, identity, ...(values['all-answer'] ? { threshold: n } : {}) });
       if (i > 0) times.push(performance.now() - q0); // first run warms caches (keys, catalog)
+      if (process.env.VEILGATE_BENCH_DEBUG) console.error(`run ${i}: ${(performance.now() - q0).toFixed(0)} ms wall, cpu ${((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1000).toFixed(0)} ms, timings ${JSON.stringify(out.timings)}`);
       bytes = out.contributions.reduce((s, c) => s + (c.bytes ?? 0), 0) / out.contributions.length;
     }
     return { n, p50: median(times), grantMs, bytesPerNode: bytes };
