@@ -31,7 +31,7 @@ type UnmaskResponse = components['schemas']['UnmaskResponse'];
 /** Options of {@link collectContributions}: those of `fanOut` and the signed threshold. */
 export type CollectOptions = Parameters<typeof fanOut>[1] & { threshold: number };
 
-/** The seed shares a verified contribution carried (outside its signed claims; AES-GCM authenticates them). */
+/** The seed shares a verified contribution carried (outside its signed claims; ChaCha20-Poly1305 authenticates them). */
 function sealedSharesOf(c: VerifiedContribution): SealedShare[] {
   const raw = (c.header as unknown as { seedShares?: unknown }).seedShares;
   if (!Array.isArray(raw)) throw new GatewayError('node_error', `node ${c.node} sent no seed shares under a dropout threshold`, { node: c.node });

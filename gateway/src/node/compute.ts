@@ -140,7 +140,7 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   const encryptMs = (performance.now() - encryptStart).toFixed(1);
   ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length} sql_ms=${sqlMs} encrypt_ms=${encryptMs}`);
   // protocol.md §10.1: the sealed seed shares ride in the header, outside the signed claims —
-  // AES-GCM authenticates each to its recipient, so the hub can drop one but not forge one.
+  // ChaCha20-Poly1305 authenticates each to its recipient, so the hub can drop one but not forge one.
   const header = { ...claims, signature, ...(seedShares ? { seedShares } : {}) };
   return { envelope: encodeContribution(header, ciphertexts), claims };
 }

@@ -1400,13 +1400,13 @@ export interface components {
             survivors: components["schemas"]["NodeId"][];
             /** @description The participants that did not contribute. Survivors and dropped are exactly the query's participants. */
             dropped: components["schemas"]["NodeId"][];
-            /** @description The seed shares the survivors sealed to this node, as their contributions carried them (AES-256-GCM, protocol.md §10.1). */
+            /** @description The seed shares the survivors sealed to this node, as their contributions carried them (ChaCha20-Poly1305, protocol.md §10.1). */
             shares: components["schemas"]["SealedShare"][];
         };
         SealedShare: {
             from: components["schemas"]["NodeId"];
             to: components["schemas"]["NodeId"];
-            /** @description base64url(nonce ‖ AES-256-GCM ciphertext ‖ tag) of a 33-byte Shamir share. */
+            /** @description base64url(nonce ‖ ChaCha20-Poly1305 ciphertext ‖ tag) of a 33-byte Shamir share. */
             box: string;
         };
         UnmaskResponse: {
