@@ -60,7 +60,7 @@ export async function collectContributions(
     const first = dropped[0]?.error;
     throw new GatewayError(
       'too_few_participants',
-      `threshold: ${contributions.length} of ${requests.length} institutions answered, fewer than the signed threshold ${options.threshold}; missing: ${dropped.map((d) => d.node).join(', ')}`,
+      `threshold: ${contributions.length} of ${requests.length} institutions answered, fewer than the signed threshold ${options.threshold}; missing: ${dropped.slice(0, 20).map((d) => d.node).join(', ')}${dropped.length > 20 ? ` and ${dropped.length - 20} more` : ''}`,
       { field: 'threshold', ...(first ? { cause: first } : {}) },
     );
   }
