@@ -7,6 +7,8 @@ import { VeilgateError, type ErrorCode } from '@veilgate/sdk';
 /** HTTP status per stable error code (spec/openapi.yaml responses). */
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_json: 400,
+  too_few_participants: 503,
+  unmask_refused: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   invalid_request: 400,

@@ -21,6 +21,7 @@ import { elementsOfQuery } from './protocol/plan.ts';
 import { checkQueryLimits } from './protocol/limits.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createQueryProof } from './consent/query-proof.ts';
+import { defaultThreshold } from './privacy/secure-aggregation.ts';
 import type { IdentityKey } from './consent/identity.ts';
 import { decisionContentOf, signDecision, type DecidedRequest, type OperatorKey } from './consent/approval.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification, type PinnedWitnesses } from './audit.ts';
@@ -75,6 +76,8 @@ export interface QueryOutcome {
   plan: S['SlotPlan'];
   contributions: S['Contribution'][];
   suppressed: S['Suppression'][];
+  /** Institutions that did not contribute under a dropout threshold (protocol.md §10.1). */
+  missing: string[];
   timings: S['QueryResult']['timings'];
   /** The result's place in the hub's audit log, verified unless `verifyReceipts` is false. */
   receipt: S['Receipt'];
@@ -370,14 +373,17 @@ export class VeilgateClient {
    * datasets, and — when any of them has differential privacy on — the ρ asked for or the
    * largest default of those datasets (the hub charges the same, protocol.md §10).
    */
-  async #statementTerms(query: Query, rho: number | undefined, refresh: boolean): Promise<{ participants: string[]; rho: number }> {
+  async #statementTerms(query: Query, rho: number | undefined, refresh: boolean, threshold?: number): Promise<{ participants: string[]; rho: number; threshold: number }> {
     let catalog = await this.catalog({ refresh });
     if (query.datasets.some((id) => !catalog.datasets.some((d) => d.id === id))) catalog = await this.catalog({ refresh: true });
     const datasets = query.datasets.map((id) => catalog.datasets.find((d) => d.id === id)).filter((d) => d !== undefined);
     const dp = datasets.filter((d) => d.differentialPrivacy);
+    const participants = [...new Set(datasets.map((d) => d.node))].sort();
     return {
-      participants: [...new Set(datasets.map((d) => d.node))].sort(),
+      participants,
       rho: dp.length === 0 ? 0 : rho ?? Math.max(...dp.map((d) => d.defaultRho)),
+      // protocol.md §10.1: the least number of institutions that make a result, signed so a hub cannot lower it.
+      threshold: Math.min(participants.length, threshold ?? defaultThreshold(participants.length)),
     };
   }
 
@@ -405,7 +411,7 @@ export class VeilgateClient {
    * same query against the catalog (a hub cannot change what the slots mean), the echoed
    * query must be the one sent, and the receipt is verified.
    */
-  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number; onProgress?: (progress: QueryProgress) => void }): Promise<QueryOutcome> {
+  async query(query: Query, options: { keys: HeKeyPair; identity: IdentityKey; purpose?: string; tokens?: string[]; rho?: number; threshold?: number; onProgress?: (progress: QueryProgress) => void }): Promise<QueryOutcome> {
     // protocol.md §13: refuse a query past the limits here, before anything recursive (JSON
     // canonicalisation, the planner) walks a filter deep enough to overflow the stack.
     checkQueryLimits(query);
@@ -423,8 +429,8 @@ export class VeilgateClient {
     const send = async (refresh: boolean) => {
       if (refresh) idempotencyKey = globalThis.crypto.randomUUID();
       progress({ phase: 'signing' });
-      const { participants, rho } = await this.#statementTerms(query, options.rho, refresh);
-      const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(rho > 0 ? { rho } : {}) };
+      const { participants, rho, threshold } = await this.#statementTerms(query, options.rho, refresh, options.threshold);
+      const body = { keyId: options.keys.keyId, query, purpose, tokens, ...(rho > 0 ? { rho } : {}), ...(threshold < participants.length ? { threshold } : {}) };
       const dpop = tokens.length ? await createQueryProof({ identity: options.identity, htu: `${this.#baseUrl}/v1/queries`, request: body, participants }) : undefined;
       progress({ phase: 'fan-out', nodes: participants });
       // With a progress callback, watch a progress channel while the hub fans out; the stream
@@ -487,6 +493,7 @@ export class VeilgateClient {
       plan: result.plan,
       contributions: result.contributions,
       suppressed: result.suppressed,
+      missing: result.missing ?? [],
       timings: result.timings,
       receipt: result.receipt,
       cost: result.cost,

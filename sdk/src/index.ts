@@ -66,3 +66,10 @@ export type { MaskKeyPair } from './privacy/x25519-keys.ts';
 export { createRandom, distributedNoiseShare, sampleDiscreteGaussian, sampleSkellam, samplePoisson, sampleBernoulliExp, sampleDiscreteLaplace } from './privacy/noise.ts';
 export type { ExactRandom, NoiseMechanism, NoiseShareOptions, Rational } from './privacy/noise.ts';
 export { rhoGaussian, rhoSkellam, rhoDistributedDiscreteGaussian, rhoToEpsDelta, epsDeltaToRho, varianceForRho, composeRho, mechanismVarianceForRho, rationalAtLeast } from './privacy/accounting.ts';
+export { accumulateStream, pairStreamInfo } from './privacy/masks.ts';
+export {
+  addSelfMask, defaultThreshold, minimumThreshold, thresholdProblem, unmaskingCorrection, DROPOUT_TOLERANCE_FROM, SELF_MASK_DOMAIN,
+} from './privacy/secure-aggregation.ts';
+export type { Unmasking } from './privacy/secure-aggregation.ts';
+export { combineSeedShares, openSeedShare, sealSeedShares, SEED_BYTES, SEED_SHARE_DOMAIN } from './privacy/secure-aggregation-shares.ts';
+export type { SealedShare } from './privacy/secure-aggregation-shares.ts';

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { generateSigningKey } from '../crypto/ed25519.ts';
 import { loadDictionary } from '../datasets/dictionary.ts';
 import { createAccount } from '../hub/accounts.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { listen, startHub, startNode, type HubConfig, type NodeConfig, type Running } from '../server/config.ts';
 import { logOrigin } from '../server/origin.ts';
 import { toMilli } from '../store/sqlite-ledger.ts';
@@ -64,6 +66,15 @@ export interface DataSpace {
   accounts: DemoAccounts;
   hospitals: GeneratedHospital[];
   dataDir: string;
+  /**
+   * Stops a node running in this process and starts it again as its own OS process
+   * (`veilgate node --config`), on the same port and state file — for tests that kill nodes for
+   * real (SIGKILL) in the middle of a query; called again once that process is gone, it
+   * restarts the node. Children are killed when the space closes.
+   */
+  moveNodeToProcess(nodeId: string): Promise<ChildProcess>;
+  /** Points the hub at another address for a node (a test's proxy); returns the undo. */
+  routeNode(nodeId: string, url: string): () => void;
   close(): Promise<void>;
 }
 
@@ -136,6 +147,10 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
     const nodeKeys = hospitals.map(() => generateSigningKey());
     const peers = hospitals.map((h, i) => ({ id: h.nodeId, signingKey: nodeKeys[i]!.publicKey }));
     const nodeConfigs = new Map<string, NodeConfig>();
+    const inProcess = new Map<string, () => Promise<void>>();
+    const children: ChildProcess[] = [];
+    const processes = new Map<string, ChildProcess>();
+    started.push({ close: async () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); } });
     /** Enrols an operator in a running node's configuration and its file: out of band, not through the hub. */
     const enrol = (nodeId: string, account: string, publicKey: string) => {
       const config = nodeConfigs.get(nodeId)!;
@@ -155,7 +170,14 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       };
       config.operators = [];
       const node = await startNode(config, dictionary, { log: (line) => log(`[node ${h.nodeId}] ${line}`) });
-      started.push(node);
+      let closed = false;
+      const closeOnce = async () => {
+        if (closed) return;
+        closed = true;
+        await node.close();
+      };
+      inProcess.set(h.nodeId, closeOnce);
+      started.push({ close: closeOnce });
       const undo = registerEnrolment(h.nodeId, (account, publicKey) => enrol(h.nodeId, account, publicKey));
       started.push({ close: async () => undo() });
       nodes.push({ id: h.nodeId, name: h.name, url: node.url, signingKey: key.publicKey });
@@ -220,6 +242,35 @@ export async function startDataSpace(options: DataSpaceOptions): Promise<DataSpa
       accounts,
       hospitals,
       dataDir,
+      routeNode: (nodeId, url) => {
+        const entry = hubConfig.nodes.find((n) => n.id === nodeId);
+        if (!entry) throw new Error(`no node ${nodeId} in the hub's registry`);
+        const before = entry.url;
+        entry.url = url;
+        return () => { entry.url = before; };
+      },
+      moveNodeToProcess: async (nodeId) => {
+        // In this process: stop it first. Already moved: only once its process is gone (a restart).
+        const stop = inProcess.get(nodeId);
+        const previous = processes.get(nodeId);
+        if (stop) await stop();
+        else if (!previous || (previous.exitCode === null && previous.signalCode === null)) throw new Error(`node ${nodeId} is running elsewhere`);
+        if (previous && previous.exitCode === null && previous.signalCode === null) await new Promise((r) => previous.once('exit', r));
+        inProcess.delete(nodeId);
+        const child = spawn(process.execPath, [fileURLToPath(new URL('../cli/main.ts', import.meta.url)), 'node', '--config', join(dir, 'nodes', `${nodeId}.json`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(child);
+        processes.set(nodeId, child);
+        await new Promise<void>((ready, fail) => {
+          let out = '';
+          child.stdout!.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            if (out.includes('listening on')) ready();
+          });
+          child.stderr!.on('data', (chunk: Buffer) => log(`[node ${nodeId} process] ${chunk.toString().trim()}`));
+          child.once('exit', (code) => fail(new Error(`node ${nodeId} process exited (${code}) before listening`)));
+        });
+        return child;
+      },
       close: async () => {
         for (const s of started.reverse()) await s.close();
       },

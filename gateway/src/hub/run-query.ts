@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, queryStatement, queryStatementDigest, resultDigest, planQuery, toBase64, toBase64Url,
+  NOISE_HEADROOM, addCiphertexts, canonicalSha256, elementsOfQuery, loadHe, queryStatement, queryStatementDigest, resultDigest, thresholdProblem, planQuery, toBase64, toBase64Url,
   type ComputeRequestBody, type DataElement, type DatasetSummary, type Query, type QueryResultBody, type SlotPlan, type components,
 } from '@veilgate/sdk';
 import { ConsentError, VeilgateError } from '@veilgate/sdk';
@@ -13,6 +13,7 @@ import { GatewayError, STATUS_OF } from '../errors.ts';
 import type { AccountRow, ErrorCode, StateStore } from '../store/state-store.ts';
 import type { CatalogSnapshot, CatalogSource, NodeRegistration } from './catalog.ts';
 import { fanOut } from './fan-out.ts';
+import { collectContributions, unmaskSum } from './secure-aggregation.ts';
 import type { QueryProgressEvent } from './progress-bus.ts';
 import { admitQuery } from './query-admission.ts';
 import { costOf, priceQuery, type QueryCost } from './pricing.ts';
@@ -145,7 +146,12 @@ export async function runQuery(
   // protocol.md §9.1: the researcher signed the whole request. Check it here, before anything
   // is reserved, with the ρ and participants the hub would send: a researcher whose view of
   // the catalog is stale re-signs (every node checks the same statement again).
-  const statement = queryStatement({ keyId: request.keyId, query, purpose: request.purpose, rho: charge.rho, participants: nodesOfQuery, tokens: request.tokens });
+  // protocol.md §10.1: the signed dropout threshold (absent: everyone must answer), never below the floor.
+  const threshold = request.threshold ?? nodesOfQuery.length;
+  const thresholdIssue = thresholdProblem(nodesOfQuery.length, threshold);
+  if (thresholdIssue) throw new GatewayError('invalid_request', `threshold: ${thresholdIssue}`, { field: 'threshold' });
+  const tolerant = threshold < nodesOfQuery.length;
+  const statement = queryStatement({ keyId: request.keyId, query, purpose: request.purpose, rho: charge.rho, participants: nodesOfQuery, tokens: request.tokens, threshold });
   if (admission.requestDigest !== queryStatementDigest(statement)) {
     throw new GatewayError('statement_mismatch', `DPoP: the signed request statement does not match this request (ρ = ${charge.rho}, institutions ${[...nodesOfQuery].sort().join(', ')})`, { field: 'DPoP' });
   }
@@ -172,16 +178,21 @@ export async function runQuery(
       const body: ComputeRequestBody = {
         queryId, issuedAt, hub: deps.hubId, keyId: request.keyId, datasets: ids, query, plan, purpose: request.purpose,
         token: admission.tokens.get(nodeId)!.token, dpop: admission.dpop, tokenDigests: admission.tokenDigests, account: account.id,
-        rho: charge.rho, participants,
+        rho: charge.rho, participants, ...(tolerant ? { threshold } : {}),
       };
       return { node, body };
     });
     const fanOutStart = performance.now();
     let contributed = 0;
-    const contributions = await fanOut(requests, {
+    const fanOutOptions = {
       hubSigningKey: deps.hubSigningKey, planSha256, plan, timeoutMs: deps.fanOutTimeoutMs,
-      onContribution: (node, ms) => progress({ type: 'contributed', node, ms: Math.round(ms), done: ++contributed, total: requests.length }),
-    });
+      onContribution: (node: string, ms: number) => progress({ type: 'contributed', node, ms: Math.round(ms), done: ++contributed, total: requests.length }),
+    };
+    // Under a dropout threshold a failing node is dropped, not fatal (secure-aggregation.ts).
+    const { contributions, dropped } = tolerant
+      ? await collectContributions(requests, { ...fanOutOptions, threshold })
+      : { contributions: await fanOut(requests, fanOutOptions), dropped: [] };
+    const missing = dropped.map((d) => d.node).sort();
     progress({ type: 'combining' });
     const combineStart = performance.now();
     const ciphertexts: Uint8Array[] = [];
@@ -197,6 +208,11 @@ export async function runQuery(
         }
         throw cause;
       }
+    }
+    if (tolerant) {
+      // protocol.md §10.1: remove the self masks and the dropped nodes' pads from the encrypted sum.
+      const unmasked = await unmaskSum(ciphertexts, { queryId, plan, threshold, contributions, dropped: missing, registry, hubSigningKey: deps.hubSigningKey, timeoutMs: deps.fanOutTimeoutMs });
+      ciphertexts.splice(0, ciphertexts.length, ...unmasked);
     }
     const resultSha256 = resultDigest(ciphertexts);
     const suppressed = contributions.flatMap((c) => c.header.suppressed.map((s) => ({ group: s.group, node: c.node, dataset: s.dataset })));
@@ -214,6 +230,7 @@ export async function runQuery(
         bytes: c.bytes,
       })),
       suppressed,
+      ...(missing.length ? { missing } : {}),
       timings: { totalMs: performance.now() - started, fanOutMs: combineStart - fanOutStart, combineMs: performance.now() - combineStart },
     };
     let cost: QueryResultBody['cost'] | undefined;
@@ -232,7 +249,7 @@ export async function runQuery(
     const receipt = await receiptFor(deps.store, endedIndex!);
     deps.onLogged?.();
     progress({ type: 'completed', index: endedIndex! });
-    deps.log(`query ${queryId} completed: nodes=${contributions.length} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(performance.now() - started).toFixed(1)}`);
+    deps.log(`query ${queryId} completed: nodes=${contributions.length}${missing.length ? ` missing=${missing.join(',')}` : ''} ciphertexts=${ciphertexts.length} log_index=${endedIndex} ms=${(performance.now() - started).toFixed(1)}`);
     return { ...answer, receipt, cost: cost ?? costOf(deps.store, account.id, charge, 'after') };
   } catch (err) {
     const code = err instanceof GatewayError ? err.code : err instanceof ConsentError && err.code in STATUS_OF ? err.code : 'internal';

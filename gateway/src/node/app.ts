@@ -3,7 +3,7 @@
  * hub-signed compute route. `createNodeApp` only builds the app; the CLI listens.
  */
 import express, { type Express } from 'express';
-import { CONTRIBUTION_MEDIA_TYPE, sha256Hex, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
+import { CONTRIBUTION_MEDIA_TYPE, sha256Hex, thresholdProblem, type ComputeRequestBody, type DataElement, type DatasetSummary, type components } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { admitComputation, issueToken, openRevocationList } from './consent-gate.ts';
 import { openIssuedGrants } from './issued-grants.ts';
@@ -13,6 +13,7 @@ import { tokenKeys } from './token-keys.ts';
 import { maskKeyDigest, maskKeyOf } from './mask-key.ts';
 import { openPeerPins, type PeerNode } from './peer-pins.ts';
 import { openNodeLedger, recoverCharges, type LedgerCharge, type TokenUsage } from './ledger.ts';
+import { openUnmaskRecords } from './unmask.ts';
 import { mountOperation } from '../http/openapi.ts';
 import { errorHandler, notFound } from '../http/error-handler.ts';
 import type { DatasetEngine, LoadedDataset } from '../datasets/duckdb-dataset.ts';
@@ -139,6 +140,7 @@ export function createNodeApp(deps: NodeDeps): Express {
   const settled = recoverCharges(ledger, deps.state.log).then(({ released, refunded }) => {
     if (released + refunded) log(`recovered charges of an interrupted run: ${released} released (logged as computed), ${refunded} refunded (nothing released)`);
   });
+  const unmasking = openUnmaskRecords(deps.state.db);
   const app = express();
   app.disable('x-powered-by');
   // Every hub → node message: RFC 9421 signature with created + nonce, nonces kept in the state file (protocol.md §5.1).
@@ -160,6 +162,12 @@ export function createNodeApp(deps: NodeDeps): Express {
     // The participants (hence the masks) come from the signed statement; each peer must be
     // pinned and its mask key signed by it (protocol.md §10).
     peers.check(body.participants);
+    // protocol.md §10.1: a dropout threshold (signed, checked with the statement) never below the node's floor.
+    const tolerant = body.threshold !== undefined && body.threshold < body.participants.length;
+    if (body.threshold !== undefined) {
+      const problem = thresholdProblem(body.participants.length, body.threshold);
+      if (problem) throw new GatewayError('invalid_request', `threshold: ${problem}`, { field: 'threshold' });
+    }
     // This node's own policy and ledger (invariant 7), applied by the release gate before
     // anything is released: ρ per query at most the datasets' ceiling, and the token's
     // budget and quota as this node counts them — whatever the hub's ledger says.
@@ -188,6 +196,8 @@ export function createNodeApp(deps: NodeDeps): Express {
     if (!charged) throw new Error('the release gate released a contribution without charging the ledger');
     const { usage, rho } = charged;
     const { envelope, claims } = computed;
+    // Recorded before the contribution leaves, so the unmasking round (below) can only ever concern it.
+    if (tolerant) unmasking.recordRound({ queryId: body.queryId, participants: body.participants.map((p) => ({ node: p.node, maskKey: p.maskKey })), threshold: body.threshold! });
     // The node's own log of what it computed (DESIGN §9): hashes and ids only — and what it
     // charged, so an auditor can hold the hub's ledger against the node's.
     deps.state.record(auditEvent<NodeEvent>({
@@ -199,6 +209,14 @@ export function createNodeApp(deps: NodeDeps): Express {
     // Logged, hence released (the envelope may leave from here): the charge stands for good.
     ledger.settle(charged.charge);
     res.type(CONTRIBUTION_MEDIA_TYPE).send(Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength));
+  });
+  // The unmasking round of dropout-tolerant secure aggregation (protocol.md §10.1): per peer,
+  // a seed share or a pair key, never both (node/unmask.ts).
+  mountOperation(app, 'unmaskContribution', hubSignature, async (req, res) => {
+    const body = req.body as components['schemas']['UnmaskRequest'];
+    const answer = await unmasking.unmask(body, { id: deps.id, maskSecret: maskKey.secretKey });
+    log(`unmasking query=${body.queryId}: ${answer.seedShares.length} seed shares, ${answer.pairKeys.length} pair keys (dropped: ${body.dropped.join(',') || 'none'})`);
+    res.json(answer);
   });
   mountOperation(app, 'getJwks', {}, (_req, res) => {
     res.json(keys.jwks());

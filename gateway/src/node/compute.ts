@@ -115,14 +115,14 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
     });
   }
   // The release gate (protocol.md §5): the only path from aggregates to slots.
-  const { slots: masked, suppressed } = await releaseContribution({
+  const { slots: masked, suppressed, seedShares } = await releaseContribution({
     layout: { groupCount: plan.groupCount, width: plan.columns.length, slotsPerCiphertext: he.slotCount, ciphertextCount: plan.ciphertextCount },
     statistics: statisticsOfPlan(plan),
     rowsStatistic: 0,
     datasets: aggregates,
     plainModulus: t,
     privacy: dp ? { rho: request.rho, headroom: NOISE_HEADROOM } : null,
-    masking: { self: ctx.nodeId, maskSecret: ctx.maskSecret, maskKey: ctx.maskKey, queryId: request.queryId, participants: request.participants },
+    masking: { self: ctx.nodeId, maskSecret: ctx.maskSecret, maskKey: ctx.maskKey, queryId: request.queryId, participants: request.participants, ...(request.threshold === undefined ? {} : { threshold: request.threshold }) },
     ...(ctx.charge ? { charge: ctx.charge } : {}),
   });
   const encryptStart = performance.now();
@@ -142,5 +142,8 @@ export async function computeContribution(ctx: ComputeContext, request: ComputeR
   const sqlMs = (encryptStart - sqlStart).toFixed(1);
   const encryptMs = (performance.now() - encryptStart).toFixed(1);
   ctx.log(`computed query=${request.queryId} datasets=${request.datasets.join(',')} ciphertexts=${ciphertexts.length} groups_left_out=${suppressed.length} sql_ms=${sqlMs} encrypt_ms=${encryptMs}`);
-  return { envelope: encodeContribution({ ...claims, signature }, ciphertexts), claims };
+  // protocol.md §10.1: the sealed seed shares ride in the header, outside the signed claims —
+  // ChaCha20-Poly1305 authenticates each to its recipient, so the hub can drop one but not forge one.
+  const header = { ...claims, signature, ...(seedShares ? { seedShares } : {}) };
+  return { envelope: encodeContribution(header, ciphertexts), claims };
 }

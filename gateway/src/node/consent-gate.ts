@@ -216,6 +216,7 @@ export async function admitComputation(deps: ConsentGateDeps, revoked: Revocatio
   const statement = queryStatement({
     keyId: body.keyId, query: body.query, purpose: body.purpose, rho: body.rho,
     participants: body.participants.map((p) => p.node), tokenDigests: body.tokenDigests,
+    ...(body.threshold === undefined ? {} : { threshold: body.threshold }),
   });
   if (proof.requestDigest === undefined || proof.requestDigest !== queryStatementDigest(statement)) {
     throw new GatewayError('statement_mismatch', 'DPoP: the researcher did not sign this request (query, key, purpose, ρ, participants or tokens differ)', { field: 'dpop' });

@@ -29,7 +29,7 @@
  * magnitude with its per-row bound and the count of the same records — and pass through
  * `releaseContribution` like the aggregates do; they must not write slots themselves.
  */
-import { addMask, deriveMask, fromBase64Url, type ExactRandom, type LeftOut, type SlotPlan } from '@veilgate/sdk';
+import { addMask, addSelfMask, deriveMask, fromBase64Url, sealSeedShares, type ExactRandom, type LeftOut, type SealedShare, type SlotPlan } from '@veilgate/sdk';
 import { GatewayError } from '../errors.ts';
 import { perturbCount, perturbSum } from './cell-key.ts';
 import { addNoiseShare, type SlotLayout } from './dp-noise.ts';
@@ -75,7 +75,11 @@ export interface ReleaseRequest {
   /** Differential privacy on: ρ (zCDP) of this query and the slot headroom the plan reserved. */
   privacy: { rho: number; headroom: bigint } | null;
   /** Pairwise masking: this node, its mask key pair, the query's participants (from the signed query). */
-  masking: { self: string; maskSecret: Uint8Array; maskKey: string; queryId: string; participants: { node: string; maskKey: string }[] };
+  masking: {
+    self: string; maskSecret: Uint8Array; maskKey: string; queryId: string; participants: { node: string; maskKey: string }[];
+    /** The signed dropout threshold, when below the participants (protocol.md §10.1): self mask + sealed seed shares. */
+    threshold?: number;
+  };
   /**
    * The ledger step: called once, before anything is released, with what the release spends.
    * It throws (e.g. `budget_exhausted`) to refuse; then the gate releases nothing.
@@ -88,6 +92,8 @@ export interface ReleaseRequest {
 export interface Release {
   slots: BigUint64Array[];
   suppressed: LeftOut[];
+  /** Shares of the self-mask seed, each sealed to one peer (only under a dropout threshold). */
+  seedShares?: SealedShare[];
 }
 
 /**
@@ -186,7 +192,7 @@ function disclose(request: ReleaseRequest, d: DatasetAggregates, suppressed: Lef
   return kept;
 }
 
-function applyMasks(request: ReleaseRequest, slots: BigUint64Array[]): BigUint64Array[] {
+async function applyMasks(request: ReleaseRequest, slots: BigUint64Array[]): Promise<{ slots: BigUint64Array[]; seedShares?: SealedShare[] }> {
   const { masking } = request;
   const t = request.plainModulus;
   const self = masking.participants.find((p) => p.node === masking.self);
@@ -198,13 +204,26 @@ function applyMasks(request: ReleaseRequest, slots: BigUint64Array[]): BigUint64
   // Only the slots the layout uses carry data; the rest are zero in every contribution and
   // need no mask (protocol.md §10). A small query masks dozens of slots, not 8192.
   const used = request.layout.groupCount * request.layout.width;
-  return slots.map((vector, ciphertextIndex) => {
-    const n = Math.max(0, Math.min(vector.length, used - ciphertextIndex * vector.length));
-    const mask = deriveMask({ self: masking.self, secretKey: masking.maskSecret, peers, queryId: masking.queryId, participants: ids, ciphertextIndex, slots: n, plainModulus: t });
-    const out = new BigUint64Array(vector);
-    out.set(addMask(vector.subarray(0, n), mask, t), 0);
-    return out;
-  });
+  // Dropout tolerance (protocol.md §10.1; Bonawitz et al. 2017 §4 "double masking"): a fresh
+  // self-mask seed b per query, added as PRG(b), Shamir-shared (t − 1)-of-(n − 1) among the peers.
+  const tolerant = masking.threshold !== undefined && masking.threshold < ids.length;
+  const seed = tolerant ? crypto.getRandomValues(new Uint8Array(32)) : undefined;
+  try {
+    const masked = slots.map((vector, ciphertextIndex) => {
+      const n = Math.max(0, Math.min(vector.length, used - ciphertextIndex * vector.length));
+      const mask = deriveMask({ self: masking.self, secretKey: masking.maskSecret, peers, queryId: masking.queryId, participants: ids, ciphertextIndex, slots: n, plainModulus: t });
+      if (seed) addSelfMask(mask, seed, ciphertextIndex, t, false);
+      const out = new BigUint64Array(vector);
+      out.set(addMask(vector.subarray(0, n), mask, t), 0);
+      return out;
+    });
+    if (!seed) return { slots: masked };
+    // Bonawitz §4 round 1 (ShareKeys): each share sealed to its peer; the survivors among them later reveal ≥ t − 1.
+    const seedShares = await sealSeedShares({ self: masking.self, secretKey: masking.maskSecret, peers, queryId: masking.queryId, participants: ids, seed, threshold: masking.threshold! - 1 });
+    return { slots: masked, seedShares };
+  } finally {
+    seed?.fill(0);
+  }
 }
 
 function checkShape(request: ReleaseRequest): void {
@@ -259,9 +278,13 @@ export async function releaseContribution(request: ReleaseRequest): Promise<Rele
   if (privacy) {
     const sensitivities = new Array<bigint>(layout.width).fill(1n);
     for (const s of request.statistics) for (const c of s.columns) sensitivities[c] = s.bound;
-    addNoiseShare(layout, sensitivities, slots, { rho: privacy.rho, participants: request.masking.participants.length, plainModulus: t, headroom: privacy.headroom, ...(request.rng ? { rng: request.rng } : {}) });
+    // protocol.md §10.1: under a dropout threshold each share carries σ²/threshold, so the sum over
+    // ≥ threshold survivors carries ≥ σ² (more, up to n/threshold · σ², when more answer).
+    const shares = request.masking.threshold ?? request.masking.participants.length;
+    addNoiseShare(layout, sensitivities, slots, { rho: privacy.rho, participants: shares, plainModulus: t, headroom: privacy.headroom, ...(request.rng ? { rng: request.rng } : {}) });
   }
   // Pairwise masks (protocol.md §10, Bonawitz et al. 2017 §4): the masks of all participants
   // cancel in the sum, so each contribution alone decrypts to uniformly random slots.
-  return { slots: request.masking.participants.length > 1 ? applyMasks(request, slots) : slots, suppressed };
+  if (request.masking.participants.length <= 1) return { slots, suppressed };
+  return { ...(await applyMasks(request, slots)), suppressed };
 }

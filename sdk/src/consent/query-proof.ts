@@ -14,7 +14,7 @@ export interface QueryProofInput {
   /** The hub's query endpoint, e.g. `https://hub.example/v1/queries`. */
   htu: string;
   /** The request body as sent: `rho` is the ρ the query spends (0 or absent without differential privacy). */
-  request: { keyId: string; query: Query; purpose: string; rho?: number; tokens: string[] };
+  request: { keyId: string; query: Query; purpose: string; rho?: number; tokens: string[]; threshold?: number };
   /** Node ids of the institutions holding the query's datasets. */
   participants: readonly string[];
   /** Seconds since the epoch (default: the clock). */
@@ -32,6 +32,7 @@ export async function createQueryProof(input: QueryProofInput): Promise<string> 
   const { request } = input;
   const statement = queryStatement({
     keyId: request.keyId, query: request.query, purpose: request.purpose, rho: request.rho ?? 0, participants: input.participants, tokens: request.tokens,
+    ...(request.threshold === undefined ? {} : { threshold: request.threshold }),
   });
   return createDpopProof({
     privateJwk: input.identity.privateJwk, publicJwk: input.identity.publicJwk, htm: 'POST', htu: input.htu,

@@ -220,6 +220,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/unmask": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Hub → node, signed by the hub: the unmasking round of dropout-tolerant secure aggregation
+         *     (protocol.md §10.1, Bonawitz et al. CCS 2017 §4 round 4). The hub names who answered
+         *     (`survivors`) and who did not (`dropped`) and forwards the seed shares the survivors sealed
+         *     to this node. The node reveals, per peer, EITHER its share of the peer's self-mask seed (a
+         *     survivor) OR its pair key with the peer (dropped) — never both for one peer and query: the
+         *     choice is recorded durably and a contradicting request is refused (409 `unmask_refused`).
+         *     Fewer survivors than the signed threshold: 503 `too_few_participants`.
+         */
+        post: operations["unmaskContribution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/checkpoint": {
         parameters: {
             query?: never;
@@ -672,7 +697,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid_json" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "not_ready" | "interrupted" | "idempotency_key_reused" | "idempotency_in_progress" | "result_not_stored" | "internal";
+        ErrorCode: "invalid_json" | "too_few_participants" | "unmask_refused" | "payload_too_large" | "unsupported_media_type" | "invalid_request" | "not_found" | "unauthorized" | "forbidden" | "unknown_dataset" | "unknown_element" | "element_not_in_dataset" | "wrong_element_type" | "unknown_code" | "invalid_bins" | "too_many_groups" | "plan_overflow" | "unknown_key" | "invalid_public_key" | "row_bound_exceeded" | "hub_signature_invalid" | "replayed_request" | "node_unavailable" | "node_timeout" | "node_error" | "node_signature_invalid" | "node_ciphertext_invalid" | "checkpoint_inconsistent" | "dataset_not_queryable" | "request_not_pending" | "duplicate_approval" | "token_missing" | "token_malformed" | "token_signature_invalid" | "token_expired" | "token_not_yet_valid" | "token_audience_invalid" | "token_issuer_invalid" | "token_subject_invalid" | "token_scope_exceeded" | "token_revoked" | "token_binding_invalid" | "dpop_missing" | "dpop_invalid" | "dpop_replayed" | "dpop_stale" | "quota_exhausted" | "budget_exhausted" | "approval_invalid" | "insufficient_credits" | "rate_limited" | "disclosure_control" | "statement_mismatch" | "rho_too_large" | "participant_unknown" | "mask_key_invalid" | "not_ready" | "interrupted" | "idempotency_key_reused" | "idempotency_in_progress" | "result_not_stored" | "internal";
         Error: {
             code: components["schemas"]["ErrorCode"];
             message: string;
@@ -946,6 +971,13 @@ export interface components {
             rho?: number;
             /** @description Consent tokens covering every dataset the query touches (one per institution). The request's `DPoP` header proves possession of the key they are bound to. */
             tokens: string[];
+            /**
+             * @description Least number of institutions whose contributions make a result (protocol.md §10.1); absent, every
+             *     institution must answer. Below the number of institutions it must be at least ⌊n/2⌋ + 1 and 3; it is
+             *     part of the signed statement (§9.1), so the hub cannot lower it. The SDK sends ⌊2n/3⌋ + 1 from 10
+             *     institutions on.
+             */
+            threshold?: number;
         };
         /** @description Fixed-point encoding of a numeric element (protocol.md §3). */
         PlanElement: {
@@ -1018,6 +1050,8 @@ export interface components {
             contributions: components["schemas"]["Contribution"][];
             /** @description Groups left out at an institution because they fell below its minimum cell size. */
             suppressed: components["schemas"]["Suppression"][];
+            /** @description Institutions of the query that did not contribute (dropped out under a threshold below the number of institutions, protocol.md §10.1). Absent or empty when all answered. */
+            missing?: components["schemas"]["NodeId"][];
             timings: {
                 totalMs: number;
                 fanOutMs: number;
@@ -1371,6 +1405,35 @@ export interface components {
                 credits: number;
             };
         };
+        UnmaskRequest: {
+            queryId: string;
+            /** @description The participants whose contributions the hub holds and verified, this node included. */
+            survivors: components["schemas"]["NodeId"][];
+            /** @description The participants that did not contribute. Survivors and dropped are exactly the query's participants. */
+            dropped: components["schemas"]["NodeId"][];
+            /** @description The seed shares the survivors sealed to this node, as their contributions carried them (ChaCha20-Poly1305, protocol.md §10.1). */
+            shares: components["schemas"]["SealedShare"][];
+        };
+        SealedShare: {
+            from: components["schemas"]["NodeId"];
+            to: components["schemas"]["NodeId"];
+            /** @description base64url(nonce ‖ ChaCha20-Poly1305 ciphertext ‖ tag) of a 33-byte Shamir share. */
+            box: string;
+        };
+        UnmaskResponse: {
+            node: components["schemas"]["NodeId"];
+            queryId: string;
+            /** @description This node's share of each named survivor's self-mask seed (base64url, 33 bytes). */
+            seedShares: {
+                from: components["schemas"]["NodeId"];
+                share: string;
+            }[];
+            /** @description This node's per-query pair key K with each dropped peer (base64url, 32 bytes), so the hub removes the pads that no longer cancel. */
+            pairKeys: {
+                peer: components["schemas"]["NodeId"];
+                key: string;
+            }[];
+        };
         ComputeRequest: {
             purpose: components["schemas"]["Purpose"];
             /** @description This node's consent token for the query. */
@@ -1382,6 +1445,8 @@ export interface components {
             account: string;
             /** @description zCDP budget this query spends, as the researcher signed it (0 when no dataset has differential privacy on). The node charges it to its own ledger and refuses it above its per-query ceiling. */
             rho: number;
+            /** @description The signed dropout threshold (protocol.md §10.1), present only when below the number of participants: the node then adds a self mask, seals Shamir shares of its seed to its peers and calibrates its noise share to the threshold. */
+            threshold?: number;
             /** @description Every node of the query with its mask key, signed by that node; each node checks the list against the researcher's signed statement and its pinned peer keys, then adds pairwise masks that cancel only in the full sum (protocol.md §10). */
             participants: {
                 node: components["schemas"]["NodeId"];
@@ -1850,6 +1915,51 @@ export interface operations {
                 };
             };
             422: components["responses"]["NodeRefused"];
+        };
+    };
+    unmaskContribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnmaskRequest"];
+            };
+        };
+        responses: {
+            /** @description What this node reveals for the query. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnmaskResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description A contradicting unmasking request (a peer named survivor after dropped or the reverse), or a replayed hub message. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Fewer survivors than the signed threshold (`too_few_participants`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getCheckpoint: {

@@ -26,9 +26,10 @@
  *   w < ⌊2^64 / t⌋·t and then reduced mod t (rejection sampling: exactly uniform in [0, t), no
  *   modulo bias). For t ≈ 2^40 a word is rejected with probability < 2^-24.
  *
- * What this does not do (Bonawitz §4 "handling dropped users", §6): there is no secret-sharing
- * of the mask keys, so if any participant listed in `participants` never contributes, the pads
- * do not cancel and the sum is noise; rerun with a fresh `queryId` and the actual set. The peer
+ * Dropouts (Bonawitz §4 "handling dropped users"): these pads alone cancel only if every
+ * participant contributes. With a threshold below the participants, a node also adds a self mask
+ * and secret-shares its seed (secure-aggregation.ts), and the hub removes the pads of the
+ * dropped nodes from pair keys the survivors reveal (protocol.md §10.1). The peer
  * public keys must reach each node authenticated (e.g. signed by the peer's node identity):
  * a hub that can swap a public key learns that pair's pad.
  *
@@ -104,8 +105,13 @@ function maskSalt(queryId: string, sorted: string[]): Uint8Array {
   return sha256(canonicalBytes({ queryId, participants: sorted }));
 }
 
-/** Per-stream `info` (RFC 5869 §3.2: context and application-specific information). */
-function streamInfo(a: string, b: string, ciphertextIndex: number): Uint8Array {
+/**
+ * Per-stream `info` (RFC 5869 §3.2: context and application-specific information).
+ *
+ * @example
+ * pairStreamInfo('hosp-b', 'hosp-a', 0); // canonical {"ciphertextIndex":0,"domain":…,"pair":["hosp-a","hosp-b"]}
+ */
+export function pairStreamInfo(a: string, b: string, ciphertextIndex: number): Uint8Array {
   const pair = a < b ? [a, b] : [b, a];
   return canonicalBytes({ ciphertextIndex, domain: MASK_DOMAIN, pair });
 }
@@ -148,9 +154,14 @@ export function derivePairKey(options: {
 /**
  * Adds sign · PRF(prk, info) to `acc` in place, slot by slot, mod t. The PRF is HMAC-SHA256 in
  * counter mode (block_i = HMAC(prk, info ‖ u32be(i))), read as big-endian u64 words and
- * rejection-sampled to uniform values in [0, t).
+ * rejection-sampled to uniform values in [0, t). Shared with the self masks and the hub's
+ * unmasking (secure-aggregation.ts), so every party expands a seed into the same words.
+ *
+ * @example
+ * const acc = new BigUint64Array(4);
+ * accumulateStream(acc, seed32, pairStreamInfo('a', 'b', 0), 1099511480321n, false);
  */
-function accumulateStream(acc: BigUint64Array, prk: Uint8Array, info: Uint8Array, t: bigint, negate: boolean): void {
+export function accumulateStream(acc: BigUint64Array, prk: Uint8Array, info: Uint8Array, t: bigint, negate: boolean): void {
   const limit = (TWO_64 / t) * t; // largest multiple of t that is ≤ 2^64: words below it are unbiased mod t
   const keyed = hmac.create(sha256, prk).update(info); // HMAC state after key ‖ info, cloned per block
   const counter = new Uint8Array(4);
@@ -240,7 +251,7 @@ export function deriveMask(options: DeriveMaskOptions): BigUint64Array {
   for (const peer of peers) {
     const prk = pairKey(secretKey, peer.publicKey, salt);
     try {
-      accumulateStream(mask, prk, streamInfo(self, peer.id, ciphertextIndex), plainModulus, !(self < peer.id));
+      accumulateStream(mask, prk, pairStreamInfo(self, peer.id, ciphertextIndex), plainModulus, !(self < peer.id));
     } finally {
       prk.fill(0);
     }

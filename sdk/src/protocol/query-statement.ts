@@ -2,7 +2,8 @@
  * What a researcher signs for a query (spec/protocol.md §9.1, DESIGN §4 step 3): the whole
  * request as the researcher meant it — the query (hence its datasets), the HE key the result
  * is encrypted under, the purpose, the ρ it spends, the institutions that take part (hence
- * the pairwise masks), and the consent tokens it runs under. The statement's digest travels
+ * the pairwise masks) with the least number of them that make a result, and the consent
+ * tokens it runs under. The statement's digest travels
  * as the `vg_req` claim of the request's DPoP proof (RFC 9449 §4.2 allows further claims),
  * so its time is the proof's `iat` and its nonce the proof's `jti`. Every node rebuilds the
  * statement from what the hub sends it and refuses a computation whose statement the
@@ -32,6 +33,12 @@ export interface QueryStatement {
   participants: string[];
   /** SHA-256 hex digests of the consent tokens, sorted. */
   tokens: string[];
+  /**
+   * Least number of participants whose contributions make a result (protocol.md §10.1), present
+   * only when below the number of participants: absent, every participant must answer (the
+   * statement of such a query is byte for byte what it was before dropout tolerance).
+   */
+  threshold?: number;
 }
 
 /** What a statement is built from. */
@@ -44,6 +51,8 @@ export interface QueryStatementInput {
   /** Either the tokens themselves or their SHA-256 hex digests (`tokenDigests`). */
   tokens?: readonly string[];
   tokenDigests?: readonly string[];
+  /** Dropout threshold; omitted or equal to the number of participants means everyone must answer. */
+  threshold?: number;
 }
 
 /**
@@ -55,14 +64,18 @@ export interface QueryStatementInput {
  */
 export function queryStatement(input: QueryStatementInput): QueryStatement {
   const digests = input.tokenDigests ? [...input.tokenDigests].sort() : tokenDigests([...(input.tokens ?? [])]);
+  const participants = [...new Set(input.participants)].sort();
+  // The threshold is signed so a hub cannot lower it (protocol.md §10.1); t = n is the default.
+  const threshold = input.threshold !== undefined && input.threshold < participants.length ? { threshold: input.threshold } : {};
   return {
     v: QUERY_STATEMENT_VERSION,
     keyId: input.keyId,
     query: input.query,
     purpose: input.purpose,
     rho: input.rho,
-    participants: [...new Set(input.participants)].sort(),
+    participants,
     tokens: digests,
+    ...threshold,
   };
 }
 

@@ -10,6 +10,8 @@ import { namespace } from './messages.ts';
 const errors = namespace(
   {
     invalid_json: 'The request body is not valid JSON.',
+    too_few_participants: 'Too few institutions answered to make a result; nothing was charged.',
+    unmask_refused: 'An institution refused to reveal masking material that would expose a contribution.',
     payload_too_large: 'The request is too large.',
     unsupported_media_type: 'This kind of content is not accepted here.',
     invalid_request: 'Some input is not valid.',
@@ -82,6 +84,8 @@ const errors = namespace(
   },
   {
     invalid_json: '请求体不是有效的 JSON。',
+    too_few_participants: '应答的机构少于阈值，无法得出结果；未计费。',
+    unmask_refused: '某机构拒绝披露会暴露单个贡献的掩码材料。',
     payload_too_large: '请求过大。',
     unsupported_media_type: '此处不接受该类型的内容。',
     invalid_request: '部分输入无效。',

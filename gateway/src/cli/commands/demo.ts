@@ -15,7 +15,7 @@ export async function runDemo(args: string[]): Promise<void> {
   const hospitals = Number(values.hospitals);
   const port = Number(values.port);
   if (!Number.isSafeInteger(patients) || patients < 10 || patients > 50_000_000) throw new UsageError('--patients must be an integer from 10 to 50000000');
-  if (!Number.isSafeInteger(hospitals) || hospitals < 1 || hospitals > 26) throw new UsageError('--hospitals must be an integer from 1 to 26');
+  if (!Number.isSafeInteger(hospitals) || hospitals < 1 || hospitals > 256) throw new UsageError('--hospitals must be an integer from 1 to 256');
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a TCP port');
   const started = performance.now();
   console.log(`Starting the Veilgate demo data space: ${hospitals} hospitals × ${patients.toLocaleString('en')} synthetic patients …`);
