@@ -151,10 +151,11 @@ function mutateValue(value: unknown, r: () => number, mutations: string[]): unkn
   return value;
 }
 
-function deepValue(depth: number, filterShaped: boolean): unknown {
-  let v: unknown = filterShaped ? { op: 'isNull', element: 'age' } : 0;
-  for (let i = 0; i < depth; i++) v = filterShaped ? { op: 'not', filter: v } : [v];
-  return v;
+/** JSON text nested `depth` levels: `not` filters around a leaf, or arrays around 0. */
+function deepText(depth: number, filterShaped: boolean): string {
+  return filterShaped
+    ? `${'{"op":"not","filter":'.repeat(depth)}{"op":"isNull","element":"age"}${'}'.repeat(depth)}`
+    : `${'['.repeat(depth)}0${']'.repeat(depth)}`;
 }
 
 /**
@@ -220,7 +221,10 @@ export function fuzzRequest(op: FuzzOperation, seed: number, kinds: number, apiK
       else if (kind === 3) {
         const depth = pick(r, [17, 40, 70, 1_000, 5_000]);
         mutations.push(`nested ${depth}`);
-        value = json && value && typeof value === 'object' && 'query' in value ? { ...value, query: { ...(value as any).query, filter: deepValue(depth, true) } } : deepValue(depth, false);
+        // Written as text: JSON.stringify itself recurses and can overflow this test's stack.
+        text = json && value && typeof value === 'object' && 'query' in value
+          ? JSON.stringify({ ...value, query: { ...(value as any).query, filter: '__DEEP__' } }).replace('"__DEEP__"', deepText(depth, true))
+          : deepText(depth, false);
       } else if (kind === 4) {
         mutations.push('not JSON');
         text = pick(r, ['{', '{"a":', 'null', '"x"', '\u00ff\u00fe{', '[1,2', '{"__proto__":{"x":1}}']);

@@ -23,7 +23,7 @@ export const LIMITS = {
   /** Length of a code or other string literal (spec `Scalar` `maxLength`). */
   scalarLength: 200,
   /** Datasets of one query (spec `Query.datasets.maxItems`). */
-  datasets: 32,
+  datasets: 512,
   /** Group-by levels (spec `Query.groupBy.maxItems`). */
   groupBy: 4,
   /** Bucket edges of one numeric group-by (spec `GroupBy.buckets.maxItems`): 64 buckets. */
@@ -35,7 +35,7 @@ export const LIMITS = {
   /** Groups: the product of all group-by levels (checked by the planner). */
   groups: 4096,
   /** Consent tokens of one query request (spec `QueryRequest.tokens.maxItems`). */
-  tokens: 32,
+  tokens: 256,
   /** Length of one consent token (spec `QueryRequest.tokens.items.maxLength`). */
   tokenLength: 8192,
   /**
