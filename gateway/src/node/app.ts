@@ -197,12 +197,13 @@ export function createNodeApp(deps: NodeDeps): Express {
   mountOperation(app, 'issueConsentToken', hubSignature, async (req, res) => {
     const body = req.body as components['schemas']['TokenIssueRequest'];
     const issued = await issueToken(gate, body);
-    deps.state.record(auditEvent<NodeEvent>({
+    // One `token.signed` per token: a retry answered with the stored token logs nothing new.
+    if (issued.fresh) deps.state.record(auditEvent<NodeEvent>({
       // No account ids in the public log: the token's hash ties this entry to the hub's `token.issued`.
       type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, tokenSha256: sha256Hex(new TextEncoder().encode(issued.token)),
       datasets: body.datasets, expiresAt: issued.expiresAt,
     }));
-    log(`signed consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
+    log(`${issued.fresh ? 'signed' : 'answered again with'} consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
     res.json({ token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt });
   });
   mountOperation(app, 'recordRevocation', hubSignature, (req, res) => {
