@@ -62,6 +62,8 @@ const QUERY: Query = {
 
 interface Researcher {
   apiKey: string;
+  /** A key is registered to one account: each researcher has its own. */
+  keys: HeKeyPair;
   identity: IdentityKey;
   client: VeilgateClient;
   tokens: string[];
@@ -71,7 +73,7 @@ interface Researcher {
 // The data space: written once in this process, then run as separate processes
 // ---------------------------------------------------------------------------------------
 
-async function prepare(keys: HeKeyPair): Promise<{ researchers: Researcher[]; hubUrl: string }> {
+async function prepare(): Promise<{ researchers: Researcher[]; hubUrl: string }> {
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   const space = await startDataSpace({
@@ -84,12 +86,13 @@ async function prepare(keys: HeKeyPair): Promise<{ researchers: Researcher[]; hu
     const created = await admin.createAccount({ name: `load-researcher-${i}`, role: 'researcher' });
     await admin.topUp(created.id, 1e8);
     const client = new VeilgateClient({ baseUrl: space.hubUrl, apiKey: created.apiKey });
+    const keys = await generateHeKeyPair();
     await client.registerKey(keys);
     const identity = await generateIdentityKey();
     await grantAccess({ hubUrl: space.hubUrl, researcher: created.apiKey, operators: space.accounts.operators, operatorKeys: space.accounts.operatorKeys }, identity, {
       privacyBudget: 2, queryQuota: 1_000_000, durationDays: 30,
     });
-    researchers.push({ apiKey: created.apiKey, identity, client, tokens: [] });
+    researchers.push({ apiKey: created.apiKey, keys, identity, client, tokens: [] });
   }
   const hubUrl = space.hubUrl;
   await space.close();
@@ -131,7 +134,7 @@ async function stopProcess(p: Proc): Promise<void> {
   if (p.child.exitCode === null) p.child.kill('SIGKILL');
 }
 
-/** Resident set size of a process, MB (Linux /proc). */
+/** Resident set size of a process, MB (Linux /proc; VmRSS = anonymous + file-backed + shared). */
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -142,8 +145,8 @@ function rssMb(pid: number): number {
 // ---------------------------------------------------------------------------------------
 
 /** One raw query: the signed request the SDK would send, its answer read but not decrypted. */
-async function rawQuery(hubUrl: string, r: Researcher, keys: HeKeyPair, participants: string[]): Promise<void> {
-  const body = { keyId: keys.keyId, query: QUERY, purpose: 'DUO:0000006', tokens: r.tokens, rho: RHO };
+async function rawQuery(hubUrl: string, r: Researcher, participants: string[]): Promise<void> {
+  const body = { keyId: r.keys.keyId, query: QUERY, purpose: 'DUO:0000006', tokens: r.tokens, rho: RHO };
   const dpop = await createQueryProof({ identity: r.identity, htu: `${hubUrl}/v1/queries`, request: body, participants });
   const res = await fetch(`${hubUrl}/v1/queries`, {
     method: 'POST', headers: { authorization: `Bearer ${r.apiKey}`, 'content-type': 'application/json', DPoP: dpop }, body: JSON.stringify(body),
@@ -165,7 +168,7 @@ interface StepResult {
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
-async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: { hubUrl: string; researchers: Researcher[]; keys: HeKeyPair; participants: string[] }, onTick?: () => void): Promise<StepResult> {
+async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: { hubUrl: string; researchers: Researcher[]; participants: string[] }, onTick?: () => void): Promise<StepResult> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const warmupEnd = performance.now() + Math.min(2000, ms / 5);
@@ -176,8 +179,8 @@ async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: {
     while (performance.now() < end) {
       const started = performance.now();
       try {
-        if (mode === 'full') await r.client.query(QUERY, { keys: ctx.keys, identity: r.identity, tokens: r.tokens, purpose: 'DUO:0000006', rho: RHO });
-        else await rawQuery(ctx.hubUrl, r, ctx.keys, ctx.participants);
+        if (mode === 'full') await r.client.query(QUERY, { keys: r.keys, identity: r.identity, tokens: r.tokens, purpose: 'DUO:0000006', rho: RHO });
+        else await rawQuery(ctx.hubUrl, r, ctx.participants);
         if (started >= warmupEnd) {
           latencies.push(performance.now() - started);
           counted++;
@@ -224,8 +227,7 @@ function topSelfTime(file: string, n = 15): { fn: string; share: number }[] {
 
 async function main(): Promise<void> {
   console.log(`load bench: ${cpus().length} CPUs (${availableParallelism()} available), ${args.patients} rows × 3 nodes, DP on, ρ ${RHO} per query`);
-  const keys = await generateHeKeyPair();
-  const { researchers, hubUrl } = await prepare(keys);
+  const { researchers, hubUrl } = await prepare();
   const profileDir = args.profile ? join(DIR, 'profiles') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeConfigs = readdirSync(join(DIR, 'nodes')).filter((f) => f.endsWith('.json')).sort();
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
     procs.push(await startProcess('hub', 'hub', join(DIR, 'hub.json'), profileDir));
     const participants = hubConfig.nodes.map((n) => n.id).sort();
     for (const r of researchers) r.tokens = (await r.client.tokensFor(QUERY, r.identity, 'DUO:0000006')).tokens;
-    const ctx = { hubUrl, researchers, keys, participants };
+    const ctx = { hubUrl, researchers, participants };
     const results: StepResult[] = [];
     console.log('\nmode  clients   q/s    p50 ms  p95 ms  p99 ms  queries  errors');
     for (const mode of MODES) {
@@ -266,10 +268,13 @@ async function main(): Promise<void> {
     for (const p of [...procs].reverse()) await stopProcess(p);
     const profiles: Record<string, { fn: string; share: number }[]> = {};
     if (profileDir && existsSync(profileDir)) {
+      // Node names a profile CPU.<date>.<time>.<pid>.…: the pid says whose it is.
+      const byPid = new Map(procs.map((p) => [String(p.child.pid), p.name]));
       for (const f of readdirSync(profileDir).filter((x) => x.endsWith('.cpuprofile'))) {
-        profiles[f] = topSelfTime(join(profileDir, f));
-        console.log(`\nCPU profile ${f} — top self time:`);
-        for (const x of profiles[f]) console.log(`  ${(x.share * 100).toFixed(1).padStart(5)} %  ${x.fn}`);
+        const name = `${byPid.get(f.split('.')[3] ?? '') ?? '?'} (${f})`;
+        profiles[name] = topSelfTime(join(profileDir, f));
+        console.log(`\nCPU profile of ${name} — top self time (idle = waiting for work; withTransaction's self time is SQLite's COMMIT, fsync included):`);
+        for (const x of profiles[name]!) console.log(`  ${(x.share * 100).toFixed(1).padStart(5)} %  ${x.fn}`);
       }
     }
     writeFileSync(join(DIR, 'results.json'), JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, patients: Number(args.patients), steps: results, soak, soakResult, profiles }, null, 2));
