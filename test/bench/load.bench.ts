@@ -134,6 +134,18 @@ async function stopProcess(p: Proc): Promise<void> {
   if (p.child.exitCode === null) p.child.kill('SIGKILL');
 }
 
+/** CPU time a process has used, ms (Linux /proc/<pid>/stat utime + stime, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms of every server process and of this one (the clients). */
+function cpuSnapshot(procs: Proc[]): Record<string, number> {
+  const own = process.cpuUsage();
+  return { ...Object.fromEntries(procs.map((p) => [p.name, cpuMs(p.child.pid!)])), clients: (own.user + own.system) / 1000 };
+}
+
 /** Resident set size of a process, MB (Linux /proc; VmRSS = anonymous + file-backed + shared). */
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -164,16 +176,20 @@ interface StepResult {
   p50: number;
   p95: number;
   p99: number;
+  /** CPU ms per completed query, per process (and `clients` for this process): what bounds q/s on a fixed number of cores. */
+  cpuPerQuery: Record<string, number>;
 }
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
 
-async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: { hubUrl: string; researchers: Researcher[]; participants: string[] }, onTick?: () => void): Promise<StepResult> {
+async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: { hubUrl: string; researchers: Researcher[]; participants: string[]; procs: Proc[] }, onTick?: () => void): Promise<StepResult> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const warmupEnd = performance.now() + Math.min(2000, ms / 5);
   const end = warmupEnd + ms;
   let counted = 0;
+  let cpuStart: Record<string, number> = {};
+  const startCpu = setTimeout(() => (cpuStart = cpuSnapshot(ctx.procs)), warmupEnd - performance.now());
   const worker = async (w: number) => {
     const r = ctx.researchers[w % ctx.researchers.length]!;
     while (performance.now() < end) {
@@ -193,8 +209,11 @@ async function runStep(mode: 'full' | 'raw', clients: number, ms: number, ctx: {
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, w) => worker(w)));
+  clearTimeout(startCpu);
+  const cpuEnd = cpuSnapshot(ctx.procs);
+  const cpuPerQuery = Object.fromEntries(Object.entries(cpuEnd).map(([k, v]) => [k, Math.round((v - (cpuStart[k] ?? v)) / Math.max(1, counted))]));
   const sorted = latencies.sort((a, b) => a - b);
-  return { mode, clients, queries: counted, errors, qps: counted / (ms / 1000), p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+  return { mode, clients, queries: counted, errors, qps: counted / (ms / 1000), p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), cpuPerQuery };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,14 +257,14 @@ async function main(): Promise<void> {
     procs.push(await startProcess('hub', 'hub', join(DIR, 'hub.json'), profileDir));
     const participants = hubConfig.nodes.map((n) => n.id).sort();
     for (const r of researchers) r.tokens = (await r.client.tokensFor(QUERY, r.identity, 'DUO:0000006')).tokens;
-    const ctx = { hubUrl, researchers, participants };
+    const ctx = { hubUrl, researchers, participants, procs };
     const results: StepResult[] = [];
-    console.log('\nmode  clients   q/s    p50 ms  p95 ms  p99 ms  queries  errors');
+    console.log('\nmode  clients   q/s    p50 ms  p95 ms  p99 ms  queries  errors  CPU ms per query (sum: the 2-core ceiling is 2000 / sum q/s)');
     for (const mode of MODES) {
       for (const clients of CLIENT_LEVELS) {
         const r = await runStep(mode, clients, STEP_MS, ctx);
         results.push(r);
-        console.log(`${mode.padEnd(5)} ${String(clients).padStart(7)} ${r.qps.toFixed(1).padStart(6)} ${r.p50.toFixed(0).padStart(8)} ${r.p95.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${String(r.queries).padStart(8)}  ${JSON.stringify(r.errors)}`);
+        console.log(`${mode.padEnd(5)} ${String(clients).padStart(7)} ${r.qps.toFixed(1).padStart(6)} ${r.p50.toFixed(0).padStart(8)} ${r.p95.toFixed(0).padStart(7)} ${r.p99.toFixed(0).padStart(7)} ${String(r.queries).padStart(8)}  ${JSON.stringify(r.errors)}  ${JSON.stringify(r.cpuPerQuery)} sum ${Object.values(r.cpuPerQuery).reduce((a, b) => a + b, 0)}`);
       }
     }
     const soak: { t: number; rss: Record<string, number> }[] = [];
@@ -257,7 +276,7 @@ async function main(): Promise<void> {
       soakResult = await runStep('raw', Number(args['soak-clients']), SOAK_MS, ctx);
       clearInterval(timer);
       sample();
-      console.log(`\nsoak: ${args['soak-clients']} clients raw for ${SOAK_MS / 1000} s: ${soakResult.qps.toFixed(1)} q/s, p99 ${soakResult.p99.toFixed(0)} ms, ${soakResult.queries} queries, errors ${JSON.stringify(soakResult.errors)}`);
+      console.log(`\nsoak: ${args['soak-clients']} clients raw for ${SOAK_MS / 1000} s: ${soakResult.qps.toFixed(1)} q/s, p99 ${soakResult.p99.toFixed(0)} ms, ${soakResult.queries} queries, errors ${JSON.stringify(soakResult.errors)}, CPU ms per query ${JSON.stringify(soakResult.cpuPerQuery)}`);
       console.log('RSS MB        start   +25%   +50%   +75%    end    max');
       for (const p of procs) {
         const series = soak.map((s) => s.rss[p.name]!);
