@@ -22,6 +22,7 @@ import { checkQueryLimits } from './protocol/limits.ts';
 import { newProgressChannel, readProgressEvents } from './progress-stream.ts';
 import { createQueryProof } from './consent/query-proof.ts';
 import { defaultThreshold } from './privacy/secure-aggregation.ts';
+import { csvBatches } from './consent/csv-batches.ts';
 import type { IdentityKey } from './consent/identity.ts';
 import { decisionContentOf, signDecision, type DecidedRequest, type OperatorKey } from './consent/approval.ts';
 import { verifyLog, verifyQueryReceipt, verifyTrace, type LogIdentity, type LogSource, type LogVerification, type PinnedWitnesses } from './audit.ts';
@@ -322,16 +323,45 @@ export class VeilgateClient {
     return unwrap(await this.api.GET('/v1/grants')).grants;
   }
 
-  /** `POST /v1/datasets/{id}/consent` (operator): a patient-consent CSV for one of my institution's datasets. */
-  async importConsent(datasetId: string, csv: string): Promise<S['ConsentImportResult']> {
-    return unwrap(
-      await this.api.POST('/v1/datasets/{datasetId}/consent', {
-        params: { path: { datasetId } },
-        body: csv,
-        bodySerializer: (b: unknown) => b as string,
-        headers: { 'content-type': 'text/csv' },
-      }),
-    );
+  /**
+   * Imports a patient-consent CSV (operator) for one of my institution's datasets, of any
+   * size: opened with `POST /v1/datasets/{id}/consent-imports`, sent in batches of whole
+   * records (`PUT …/batches/{seq}`, about `batchBytes` each, a lost answer retried once), then
+   * committed — all applied at once, or on any failure nothing (the import is aborted).
+   * `source` is the CSV text, or its bytes as chunks (a Node file stream, `File.stream()`).
+   *
+   * @example
+   * await operator.importConsent('hosp-a.cardiometabolic', createReadStream('consent.csv'), { onProgress: (p) => console.log(p.bytes) });
+   */
+  async importConsent(
+    datasetId: string,
+    source: string | Iterable<Uint8Array | string> | AsyncIterable<Uint8Array | string>,
+    options: { batchBytes?: number; onProgress?: (progress: { bytes: number; records: number; batches: number }) => void } = {},
+  ): Promise<S['ConsentImportResult']> {
+    const opened = unwrap(await this.api.POST('/v1/datasets/{datasetId}/consent-imports', { params: { path: { datasetId } } }));
+    const importId = opened.id;
+    let bytes = 0;
+    try {
+      let seq = 0;
+      for await (const batch of csvBatches(source, options.batchBytes ?? 2 * 1024 * 1024)) {
+        const put = () => this.api.PUT('/v1/consent-imports/{importId}/batches/{seq}', {
+          params: { path: { importId, seq: String(seq) } },
+          body: batch as unknown as string,
+          bodySerializer: (b: unknown) => b as BodyInit,
+          headers: { 'content-type': 'text/csv' },
+        });
+        // A dropped connection: the same batch again is answered without being staged twice.
+        const staged = unwrap(await put().catch(() => put()));
+        bytes += batch.length;
+        seq += 1;
+        options.onProgress?.({ bytes, records: staged.records, batches: staged.batches });
+      }
+      return unwrap(await this.api.POST('/v1/consent-imports/{importId}/commit', { params: { path: { importId } } }));
+    } catch (err) {
+      // The hub ends an import it refused; this covers a failure on our side too.
+      await this.api.DELETE('/v1/consent-imports/{importId}', { params: { path: { importId } } }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**

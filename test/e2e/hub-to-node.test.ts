@@ -89,7 +89,7 @@ describe('a captured hub → node message cannot be used again', () => {
     const ds = dataset();
     const op = operator();
     await op.importConsent(ds, 'subject,purpose,status,recorded_at\npatient-1,*,withdrawn,2024-01-01T00:00:00Z\n');
-    const withdraw = lastTo('/v1/consent');
+    const withdraw = lastTo('/v1/consent/commits');
     await op.importConsent(ds, 'subject,purpose,status,recorded_at\npatient-1,*,granted,2024-02-01T00:00:00Z\n');
     const node = nodeOf(ds);
     await t.space.hub.app.witnessing.settle(); // its co-signatures are entries of the node's log too

@@ -41,7 +41,8 @@ usage:
                                    enrol an operator's key at a node (out of band; restart the node)
   veilgate revoke ID --reason TEXT (operators) — refused from the next query on
   veilgate consent import --dataset ID --file consent.csv
-                                   (operators) subject,purpose,status,recorded_at
+                                   (operators) subject,purpose,status,recorded_at; any size,
+                                   sent in batches, applied all at once at the end
   veilgate balance                 credits and each grant's privacy budget (researchers)
   veilgate credits top-up --account ID --amount N      (admins)
   veilgate price --dataset ID --price N                (operators) credits per query

@@ -163,10 +163,19 @@ export async function openDatasets(configs: DatasetConfig[], dataDir: string, di
       try {
         await con.run('BEGIN TRANSACTION');
         await con.run(`DELETE FROM ${WITHDRAWN_TABLE} WHERE dataset = $1`, [dataset]);
-        for (let i = 0; i < rows.length; i += 500) {
-          const chunk = rows.slice(i, i + 500);
-          const values = chunk.map((_, j) => `($1, $${2 * j + 2}, $${2 * j + 3})`).join(', ');
-          await con.run(`INSERT INTO ${WITHDRAWN_TABLE} VALUES ${values}`, [dataset, ...chunk.flatMap((r) => [r.subject, r.purpose])]);
+        // DuckDB's appender, inside the transaction: a million withdrawals in about a second,
+        // where one parameterised INSERT per 500 rows took tens of seconds (issue 11).
+        const appender = await con.createAppender(WITHDRAWN_TABLE);
+        try {
+          for (const r of rows) {
+            appender.appendVarchar(dataset);
+            appender.appendVarchar(r.subject);
+            appender.appendVarchar(r.purpose);
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
         }
         await con.run('COMMIT');
       } catch (err) {

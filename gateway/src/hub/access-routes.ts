@@ -18,6 +18,7 @@ import type { AccessRequestRow, AccountRow, StateStore } from '../store/state-st
 import { accountOf, requireRole } from './accounts.ts';
 import type { CatalogSource, NodeRegistration } from './catalog.ts';
 import { callNode } from './node-call.ts';
+import { serializeByKey } from './serialize-by-key.ts';
 
 type S = components['schemas'];
 
@@ -73,6 +74,11 @@ function maySee(account: AccountRow, r: AccessRequestRow): boolean {
  * mountAccessRoutes(app, security, deps);
  */
 export function mountAccessRoutes(router: Router, security: SecurityHandlers, deps: AccessDeps): void {
+  // protocol.md §9 (approval races): every change to one request — approve (read → node signs
+  // → commit), deny, withdraw, revoke — runs alone, so the node is asked to sign only for a
+  // decision still pending here, and what it signs is what the hub then commits. Without it,
+  // approve racing deny left a token signed and logged at the node that the hub refused.
+  const perRequest = serializeByKey();
   const load = async (id: string, account: AccountRow): Promise<AccessRequestRow> => {
     const r = await deps.store.getAccessRequest(id);
     if (!r || !maySee(account, r)) throw new GatewayError('not_found', `requestId: no access request ${id}`, { field: 'requestId' });
@@ -157,8 +163,10 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
   });
 
   mountOperation(router, 'withdrawAccessRequest', security, requireRole('researcher'), async (req, res) => {
-    const r = await load(req.params.requestId as string, accountOf(res));
-    const updated = await deps.store.withdrawAccessRequest(r.id);
+    const updated = await perRequest.run(req.params.requestId as string, async () => {
+      const r = await load(req.params.requestId as string, accountOf(res));
+      return deps.store.withdrawAccessRequest(r.id);
+    });
     deps.onLogged();
     res.json(presentRequest(updated));
   });
@@ -166,15 +174,19 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
   mountOperation(router, 'decideAccessRequest', security, requireRole('operator'), async (req, res) => {
     const account = accountOf(res);
     const body = req.body as S['DecisionInput'];
-    const r = await loadForOperator(req.params.requestId as string, account);
+    const updated = await perRequest.run(req.params.requestId as string, () => decide(req.params.requestId as string, account, body));
+    deps.onLogged();
+    res.json(presentRequest(updated));
+  });
+
+  /** One operator's decision, alone on its request (see `perRequest`). */
+  const decide = async (requestId: string, account: AccountRow, body: S['DecisionInput']): Promise<AccessRequestRow> => {
+    const r = await loadForOperator(requestId, account);
     const decision = operatorDecision(r, account);
     if (body.decision === 'deny') {
       if (!body.reason) throw new GatewayError('invalid_request', 'reason is required to deny a request', { field: 'reason' });
       checkStatement(r, decision.node, account, body);
-      const updated = await deps.store.denyDecision(r.id, decision.node, account.id, body.reason, body.statement);
-      deps.onLogged();
-      res.json(presentRequest(updated));
-      return;
+      return deps.store.denyDecision(r.id, decision.node, account.id, body.reason, body.statement);
     }
     if (r.withdrawn || decision.state !== 'pending') throw new GatewayError('request_not_pending', `the decision of ${decision.node} on request ${r.id} is already ${r.withdrawn ? 'withdrawn' : decision.state}`, { field: 'requestId' });
     if (decision.approvals.some((a) => a.operator === account.id)) {
@@ -194,20 +206,20 @@ export function mountAccessRoutes(router: Router, security: SecurityHandlers, de
         durationDays: r.durationDays, signedApprovals: approvals,
       } satisfies S['TokenIssueRequest'])) as { token: string; jti: string; expiresAt: string };
     }
-    const updated = await deps.store.addApproval(r.id, decision.node, account.id, body.statement, token);
-    deps.onLogged();
-    res.json(presentRequest(updated));
-  });
+    return deps.store.addApproval(r.id, decision.node, account.id, body.statement, token);
+  };
 
   mountOperation(router, 'revokeAccess', security, requireRole('operator'), async (req, res) => {
     const account = accountOf(res);
-    const r = await loadForOperator(req.params.requestId as string, account);
-    const decision = operatorDecision(r, account);
-    const updated = await deps.store.revokeDecision(r.id, decision.node, account.id, (req.body as { reason: string }).reason);
+    const { decision, updated } = await perRequest.run(req.params.requestId as string, async () => {
+      const r = await loadForOperator(req.params.requestId as string, account);
+      const decision = operatorDecision(r, account);
+      return { decision, updated: await deps.store.revokeDecision(r.id, decision.node, account.id, (req.body as { reason: string }).reason) };
+    });
     deps.onLogged();
     // The hub refuses the token from now on; tell the node too (it refuses at its next computation).
     const node = deps.nodes().find((n) => n.id === decision.node);
-    if (node && decision.tokenJti) await callNode(node, '/v1/revocations', deps.hubSigningKey, { jti: decision.tokenJti, requestId: r.id, issuedAt: Date.now() }).catch(() => undefined);
+    if (node && decision.tokenJti) await callNode(node, '/v1/revocations', deps.hubSigningKey, { jti: decision.tokenJti, requestId: req.params.requestId as string, issuedAt: Date.now() }).catch(() => undefined);
     res.json(presentRequest(updated));
   });
 

@@ -19,7 +19,7 @@ import { mountAuditRoutes } from '../audit/routes.ts';
 import { traceEntry } from '../audit/trace.ts';
 import { mountAccessRoutes } from './access-routes.ts';
 import { createOidcVerifier, type OidcConfig } from './oidc.ts';
-import { importConsent } from './consent-import.ts';
+import { mountConsentImportRoutes } from './consent-import.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { createReplayCache } from '../consent/replay-cache.ts';
 import { mountConsole } from './console.ts';
@@ -190,10 +190,7 @@ export function createHubApp(deps: HubDeps): HubApp {
   mountAccessRoutes(app, security, {
     store: deps.store, catalog, nodes: () => deps.nodes, dictionary: deps.dictionary, hubSigningKey: deps.signingKey, onLogged: () => witnessing.kick(),
   });
-  mountOperation(app, 'importPatientConsent', security, requireRole('operator'), async (req, res) => {
-    res.json(await importConsent({ store: deps.store, catalog, nodes: () => deps.nodes, hubSigningKey: deps.signingKey }, accountOf(res), req.params.datasetId as string, req.body));
-    witnessing.kick();
-  });
+  mountConsentImportRoutes(app, security, { store: deps.store, catalog, nodes: () => deps.nodes, hubSigningKey: deps.signingKey, onLogged: () => witnessing.kick() });
   mountOperation(app, 'getQuery', security, async (req, res) => {
     const q = await deps.store.getQuery(req.params.queryId as string);
     const account = accountOf(res);

@@ -224,12 +224,13 @@ export function createNodeApp(deps: NodeDeps): Express {
   mountOperation(app, 'issueConsentToken', hubSignature, async (req, res) => {
     const body = req.body as components['schemas']['TokenIssueRequest'];
     const issued = await issueToken(gate, body);
-    deps.state.record(auditEvent<NodeEvent>({
+    // One `token.signed` per token: a retry answered with the stored token logs nothing new.
+    if (issued.fresh) deps.state.record(auditEvent<NodeEvent>({
       // No account ids in the public log: the token's hash ties this entry to the hub's `token.issued`.
       type: 'token.signed', requestId: body.requestId, jti: issued.jti, kid: issued.kid, tokenSha256: sha256Hex(new TextEncoder().encode(issued.token)),
       datasets: body.datasets, expiresAt: issued.expiresAt,
     }));
-    log(`signed consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
+    log(`${issued.fresh ? 'signed' : 'answered again with'} consent token jti=${issued.jti} request=${body.requestId} datasets=${body.datasets.join(',')}`);
     res.json({ token: issued.token, jti: issued.jti, expiresAt: issued.expiresAt });
   });
   mountOperation(app, 'recordRevocation', hubSignature, (req, res) => {
@@ -246,14 +247,31 @@ export function createNodeApp(deps: NodeDeps): Express {
     log(`privacy policy of ${body.dataset}: differential privacy ${body.policy.differentialPrivacy ? 'on' : 'OFF'}`);
     res.json(body.policy);
   });
-  mountOperation(app, 'applyPatientConsent', hubSignature, async (req, res) => {
-    const body = req.body as components['schemas']['ConsentRecords'];
-    if (!deps.engine.datasets.has(body.dataset)) throw new GatewayError('not_found', `dataset: this node holds no dataset ${body.dataset}`, { field: 'dataset' });
+  // Consent imports, batched and staged until the commit (protocol.md §9 "Patient consent").
+  const holdsDataset = (dataset: string): void => {
+    if (!deps.engine.datasets.has(dataset)) throw new GatewayError('not_found', `dataset: this node holds no dataset ${dataset}`, { field: 'dataset' });
+  };
+  mountOperation(app, 'stageConsentBatch', hubSignature, async (req, res) => {
+    const body = req.body as components['schemas']['ConsentBatch'];
+    holdsDataset(body.dataset);
     await ready;
-    const withdrawnSubjects = await consent.apply(body.dataset, body.records as ConsentRecord[]);
-    deps.state.record(auditEvent<NodeEvent>({ type: 'consent.applied', dataset: body.dataset, records: body.records.length, withdrawnSubjects }));
-    log(`consent registry of ${body.dataset}: ${body.records.length} records applied, ${withdrawnSubjects} subjects withdrawn for some purpose`);
-    res.json({ dataset: body.dataset, imported: body.records.length, withdrawnSubjects });
+    res.json(consent.stage(body.importId, body.dataset, body.seq, body.records as ConsentRecord[]));
+  });
+  mountOperation(app, 'commitConsentBatches', hubSignature, async (req, res) => {
+    const body = req.body as components['schemas']['ConsentCommit'];
+    holdsDataset(body.dataset);
+    await ready;
+    // The registry change and its one log entry commit together (invariant 4): never one without the other.
+    const withdrawnSubjects = await consent.commit(body.importId, body, (withdrawn) => {
+      deps.state.log.appendSync(auditEvent<NodeEvent>({ type: 'consent.applied', dataset: body.dataset, records: body.records, withdrawnSubjects: withdrawn }));
+    });
+    log(`consent registry of ${body.dataset}: ${body.records} records applied (import ${body.importId}), ${withdrawnSubjects} subjects withdrawn for some purpose`);
+    res.json({ dataset: body.dataset, importId: body.importId, imported: body.records, withdrawnSubjects });
+  });
+  mountOperation(app, 'abortConsentBatches', hubSignature, async (req, res) => {
+    await ready;
+    consent.abort((req.body as { importId: string }).importId);
+    res.status(204).end();
   });
   mountOperation(app, 'cosignCheckpoint', hubSignature, (req, res) => {
     try {

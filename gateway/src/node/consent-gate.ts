@@ -104,7 +104,7 @@ async function verifyApprovals(deps: ConsentGateDeps, body: TokenIssueRequest, e
  * @example
  * const { token, jti, expiresAt, approvals } = await issueToken(deps, body);
  */
-export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest): Promise<{ token: string; jti: string; expiresAt: string; kid: string; approvals: string[] }> {
+export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest): Promise<{ token: string; jti: string; expiresAt: string; kid: string; approvals: string[]; fresh: boolean }> {
   let required = 1;
   const budgets = body.datasets.map((id, i) => {
     const d = deps.engine.datasets.get(id);
@@ -127,7 +127,7 @@ export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest)
     // A retry (the hub lost our answer) gets the same token: one request, one grant, one budget.
     if (already.contentSha256 !== contentSha256) throw new GatewayError('request_not_pending', `requestId: this node already signed a token for request ${body.requestId}`, { field: 'requestId' });
     const kid = String(decodeConsentTokenUnverified(already.token).header.kid);
-    return { token: already.token, jti: already.jti, expiresAt: already.expiresAt, kid, approvals };
+    return { token: already.token, jti: already.jti, expiresAt: already.expiresAt, kid, approvals, fresh: false };
   }
   const now = new Date();
   deps.issued.checkCeilings(body.researcher, budgets, now);
@@ -150,7 +150,7 @@ export async function issueToken(deps: ConsentGateDeps, body: TokenIssueRequest)
   const expiresAt = new Date(claims.exp * 1000).toISOString();
   // Checked again with the insert, atomically: a concurrent grant cannot slip past the ceiling.
   deps.issued.record({ requestId: body.requestId, researcher: body.researcher, token, jti: claims.jti, expiresAt, contentSha256, budgets }, now);
-  return { token, jti: claims.jti, expiresAt, kid: key.kid, approvals };
+  return { token, jti: claims.jti, expiresAt, kid: key.kid, approvals, fresh: true };
 }
 
 /** The `htu` a proof states (read before verification, to check its path; then verified). */

@@ -484,10 +484,100 @@ export interface paths {
          * @description An operator records patients' consent decisions for one of their institution's datasets
          *     (relayed to the node, which keeps the registry). CSV with a header
          *     `subject,purpose,status,recorded_at` (status `granted` or `withdrawn`, purpose a DUO CURIE
-         *     or `*` for every purpose). Applies from the next query.
+         *     or `*` for every purpose). Applies from the next query. The hub relays the file to the
+         *     node in batches and commits them at once, as `startConsentImport` does; larger files go
+         *     through that batched import.
          */
         post: operations["importPatientConsent"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/datasets/{datasetId}/consent-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description An operator opens a batched patient-consent import for one of their institution's
+         *     datasets (files of any size; protocol.md §9 "Patient consent"). The CSV follows in
+         *     batches (`putConsentImportBatch`), each relayed to the node and staged there under the
+         *     import id; `commitConsentImport` applies them all at once. Until then nothing is
+         *     applied: an import aborted, failed, or idle for 15 minutes is discarded at hub and node.
+         */
+        post: operations["startConsentImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent-imports/{importId}/batches/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * @description Batch `seq` (0, 1, 2, … in order) of the import's CSV: the next consecutive bytes of the
+         *     file, ending at a record end (the first batch starts with the header line
+         *     `subject,purpose,status,recorded_at`). The hub validates it (errors name the file's own
+         *     line, never a value), relays its records to the node (one hub-signed message per batch)
+         *     and hashes it into the file's SHA-256. Sending the batch just accepted again (same
+         *     `seq`, same bytes — a retry after a lost answer) changes nothing and gets the same
+         *     answer; any other `seq` than the next is `invalid_request` (field `seq`). A refused
+         *     batch ends the import: nothing of it is applied.
+         */
+        put: operations["putConsentImportBatch"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent-imports/{importId}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Applies every staged batch at the node in one transaction (the latest decision per
+         *     subject and purpose wins) and logs the import once, at the hub (`consent.imported`,
+         *     the file's SHA-256 and record count) and at the node (`consent.applied`). Applies from
+         *     the next query.
+         */
+        post: operations["commitConsentImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent-imports/{importId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Discards the import and everything staged for it, at hub and node. */
+        delete: operations["abortConsentImport"];
         options?: never;
         head?: never;
         patch?: never;
@@ -549,7 +639,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/consent": {
+    "/v1/consent/batches": {
         parameters: {
             query?: never;
             header?: never;
@@ -558,8 +648,50 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Hub → node. Consent records for one of the node's datasets, parsed by the hub from the operator's CSV. */
-        post: operations["applyPatientConsent"];
+        /**
+         * @description Hub → node. One batch of a consent import, parsed and checked by the hub: the node
+         *     stages it under the import id (batch `seq` in order; the batch already staged is
+         *     answered again unchanged) and applies nothing until the commit (protocol.md §9).
+         */
+        post: operations["stageConsentBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent/commits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Hub → node. Applies the staged batches of an import in one transaction, with its one
+         *     `consent.applied` log entry — provided the node staged exactly the batches and records
+         *     the hub counted (`invalid_request` otherwise, and the import is discarded).
+         */
+        post: operations["commitConsentBatches"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/consent/aborts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Hub → node. Discards what is staged for an import (nothing when nothing is). */
+        post: operations["abortConsentBatches"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1291,8 +1423,36 @@ export interface components {
             /** @description The operators' signed approvals, as the hub received them; the node verifies each against its own enrolled operator keys. */
             signedApprovals: components["schemas"]["SignedDecision"][];
         };
-        ConsentRecords: {
+        ConsentImportId: string;
+        ConsentImport: {
+            id: components["schemas"]["ConsentImportId"];
             dataset: components["schemas"]["DatasetId"];
+            /** @description Batches staged so far. */
+            batches: number;
+            /** @description Records staged so far. */
+            records: number;
+            /**
+             * Format: date-time
+             * @description When the import is discarded unless a batch or the commit comes first (15 minutes idle).
+             */
+            expiresAt: string;
+        };
+        ConsentStaged: {
+            importId: components["schemas"]["ConsentImportId"];
+            batches: number;
+            records: number;
+        };
+        ConsentCommit: {
+            importId: components["schemas"]["ConsentImportId"];
+            dataset: components["schemas"]["DatasetId"];
+            batches: number;
+            records: number;
+            issuedAt: number;
+        };
+        ConsentBatch: {
+            importId: components["schemas"]["ConsentImportId"];
+            dataset: components["schemas"]["DatasetId"];
+            seq: number;
             issuedAt: number;
             records: {
                 subject: string;
@@ -1304,6 +1464,9 @@ export interface components {
         };
         ConsentImportResult: {
             dataset: components["schemas"]["DatasetId"];
+            importId?: components["schemas"]["ConsentImportId"];
+            /** @description SHA-256 of the whole file as the hub received it (hub answers only). */
+            csvSha256?: string;
             imported: number;
             /** @description Subjects with at least one withdrawal in force. */
             withdrawnSubjects: number;
@@ -2340,6 +2503,110 @@ export interface operations {
             502: components["responses"]["BadGateway"];
         };
     };
+    startConsentImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                datasetId: components["schemas"]["DatasetId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The import, open. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentImport"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putConsentImportBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                importId: components["schemas"]["ConsentImportId"];
+                seq: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Staged at the node. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentImport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    commitConsentImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                importId: components["schemas"]["ConsentImportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Applied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    abortConsentImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                importId: components["schemas"]["ConsentImportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discarded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     getJwks: {
         parameters: {
             query?: never;
@@ -2420,7 +2687,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
-    applyPatientConsent: {
+    stageConsentBatch: {
         parameters: {
             query?: never;
             header?: never;
@@ -2429,7 +2696,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ConsentRecords"];
+                "application/json": components["schemas"]["ConsentBatch"];
+            };
+        };
+        responses: {
+            /** @description Staged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentStaged"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    commitConsentBatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentCommit"];
             };
         };
         responses: {
@@ -2445,6 +2739,33 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    abortConsentBatches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    importId: components["schemas"]["ConsentImportId"];
+                    issuedAt: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Discarded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
         };
     };
     estimateQuery: {

@@ -2,7 +2,7 @@
  * The consent flow on the command line: researchers make an identity key, ask for access
  * and list their grants; operators list, approve, deny and revoke, and import patient consent.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { exportIdentity, generateIdentityKey, importIdentity, importOperatorKey, type components } from '@veilgate/sdk';
 import { CONNECTION_OPTIONS, hubClient, hubCredentials, parseCommand, UsageError } from '../usage.ts';
 import { demoOperatorKeyFile } from './operator.ts';
@@ -99,6 +99,17 @@ export async function runConsent(args: string[]): Promise<void> {
   if (sub !== 'import') throw new UsageError(`consent: expected 'import', got '${sub ?? ''}'`);
   const { values } = parseCommand(rest, { ...connection, dataset: { type: 'string' }, file: { type: 'string' } });
   if (!values.dataset || !values.file) throw new UsageError('consent import: --dataset and --file are required');
-  const result = await client(values).importConsent(values.dataset, readFileSync(values.file, 'utf8'));
-  console.log(`${result.dataset}: ${result.imported} records imported; ${result.withdrawnSubjects} subjects have a withdrawal in force`);
+  // Streamed from the file in batches (protocol.md §9): a file of a million records is never
+  // held whole in memory, and nothing is applied unless every batch is accepted.
+  const total = statSync(values.file).size;
+  const tty = process.stderr.isTTY === true;
+  const mb = (n: number) => (n / 1048576).toFixed(1);
+  const result = await client(values).importConsent(values.dataset, createReadStream(values.file), {
+    onProgress: ({ bytes, records }) => {
+      if (tty) process.stderr.write(`\r${mb(bytes)} of ${mb(total)} MB sent, ${records.toLocaleString('en')} records staged`);
+    },
+  }).finally(() => {
+    if (tty) process.stderr.write('\n');
+  });
+  console.log(`${result.dataset}: ${result.imported} records imported; ${result.withdrawnSubjects} subjects have a withdrawal in force (import ${result.importId ?? '-'}, file sha256 ${result.csvSha256 ?? '-'})`);
 }
