@@ -91,7 +91,7 @@ function nodeTables(): { consent: number; staged: number; imports: number } {
 async function importEntries(): Promise<{ hub: Record<string, unknown>[]; node: Record<string, unknown>[] }> {
   await t.space.hub.app.witnessing.settle();
   const auditor = new VeilgateClient({ baseUrl: t.space.hubUrl, apiKey: t.space.accounts.auditor });
-  const hub = (await auditor.auditEntries(0, 100_000)).entries.map((e) => e.entry as Record<string, unknown>).filter((e) => e.type === 'consent.imported');
+  const hub = (await auditor.auditEntries(0, 10_000)).entries.map((e) => e.entry as Record<string, unknown>).filter((e) => e.type === 'consent.imported');
   const url = t.space.nodes.find((n) => n.id === A)!.url;
   const page = (await (await fetch(`${url}/v1/audit/entries?start=0&limit=1000`)).json()) as { entries: { entry: Record<string, unknown> }[] };
   return { hub, node: page.entries.map((e) => e.entry).filter((e) => e.type === 'consent.applied') };
