@@ -73,3 +73,5 @@ export {
 export type { Unmasking } from './privacy/secure-aggregation.ts';
 export { combineSeedShares, openSeedShare, sealSeedShares, SEED_BYTES, SEED_SHARE_DOMAIN } from './privacy/secure-aggregation-shares.ts';
 export type { SealedShare } from './privacy/secure-aggregation-shares.ts';
+export { chiSquareTest, twoByTwo, tableFromGroups } from './stats/contingency.ts';
+export type { ContingencyTable, ChiSquareTest, TwoByTwo, Estimate } from './stats/contingency.ts';
