@@ -20,6 +20,7 @@ import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
 import { releaseContribution, statisticsOfPlan, type DatasetAggregates, type GroupAggregate } from '../../gateway/src/node/release-gate.ts';
 import { cellKeySecretOf, recordKeyOf } from '../../gateway/src/node/cell-key.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 const he = await loadHe();
 const T = he.plainModulus;
@@ -33,17 +34,8 @@ function phi(x: number): number {
   return x >= 0 ? 1 - upper : upper;
 }
 
-/** mulberry32: a small seeded PRNG, so that the simulated cohorts are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** A seeded PRNG, so that the simulated cohorts are reproducible. */
+const seeded = mulberry32;
 
 function planOf(query: Query, dp: boolean): SlotPlan {
   return planQuery(query, { elements: dictionary, rowBound: 100_000n, plainModulus: T, slotCount: he.slotCount, ...(dp ? { privacy: { headroom: NOISE_HEADROOM } } : {}) });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,6 @@ import { signHubMessage } from '../../gateway/src/hub/node-call.ts';
 import { createAccount } from '../../gateway/src/hub/accounts.ts';
 import { createHubApp } from '../../gateway/src/hub/app.ts';
 import { loadDictionary } from '../../gateway/src/datasets/dictionary.ts';
-import { signMessage } from '../../gateway/src/crypto/ed25519.ts';
 import type { HubConfig } from '../../gateway/src/server/config.ts';
 import { startTestSpace, type TestSpace } from '../support/space.ts';
 

@@ -7,6 +7,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { loadSpec } from '../../gateway/src/http/openapi.ts';
+import { mulberry32 } from '../support/prng.ts';
 
 /** One operation of the spec, with its refs resolved where the fuzzer needs them. */
 export interface FuzzOperation {
@@ -47,17 +48,8 @@ export function fuzzOperations(): FuzzOperation[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32) driven by the fast-check seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG driven by the fast-check seed. */
+export const prng = mulberry32;
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

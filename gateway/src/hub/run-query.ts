@@ -151,7 +151,7 @@ export async function runQuery(
   const thresholdIssue = thresholdProblem(nodesOfQuery.length, threshold);
   if (thresholdIssue) throw new GatewayError('invalid_request', `threshold: ${thresholdIssue}`, { field: 'threshold' });
   const tolerant = threshold < nodesOfQuery.length;
-  const statement = queryStatement({ keyId: request.keyId, query, purpose: request.purpose, rho: charge.rho, participants: nodesOfQuery, tokens: request.tokens, threshold });
+  const statement = queryStatement({ keyId: request.keyId, query, purpose: request.purpose, rho: charge.rho, participants: nodesOfQuery, tokenDigests: admission.tokenDigests, threshold });
   if (admission.requestDigest !== queryStatementDigest(statement)) {
     throw new GatewayError('statement_mismatch', `DPoP: the signed request statement does not match this request (ρ = ${charge.rho}, institutions ${[...nodesOfQuery].sort().join(', ')})`, { field: 'DPoP' });
   }
