@@ -112,6 +112,18 @@ describe('the node computes only what the researcher signed', () => {
     expect(await send({ ...again, rho: 5 })).toMatchObject({ status: 403, code: 'statement_mismatch' });
   });
 
+  it('two signed queries under one query id (shared masks, whose difference would unmask) are refused the second time', async () => {
+    // The colluding researcher signs two different statements; the hub sends both as one query id,
+    // across all participants, so the pairwise masks of the two contributions would be equal.
+    const id = queryId();
+    const first = await signed(t.identity, { ...alone({ queryId: id }), participants: template.participants, rho: 0.01 }, [template.token]);
+    const firstCall = await send(first);
+    expect(firstCall.code ?? 'ok').not.toBe('replayed_request');
+    const other = { ...count([datasetA]), filter: { op: 'range' as const, element: 'age', min: 200 } };
+    const second = await signed(t.identity, { ...alone({ queryId: id, query: other }), participants: template.participants, rho: 0.01 }, [template.token]);
+    expect(await send({ ...second, issuedAt: Date.now() })).toMatchObject({ status: 409, code: 'replayed_request', field: 'queryId' });
+  });
+
   it("with a colluding researcher, ρ above the node's per-query ceiling is refused", async () => {
     const r = await send(await signed(t.identity, alone({ rho: 5 }), [template.token]));
     expect(r).toMatchObject({ status: 422, code: 'rho_too_large', field: 'rho' });

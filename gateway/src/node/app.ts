@@ -21,7 +21,7 @@ import { roundTwoFigures } from '../datasets/duckdb-dataset.ts';
 import { publicKeyOf, signMessage } from '../crypto/ed25519.ts';
 import { computeContribution } from './compute.ts';
 import { createKeyCache } from './key-cache.ts';
-import { createReplayGuard, verifyHubSignature } from './hub-signature.ts';
+import { verifyHubSignature } from './hub-signature.ts';
 import type { NodeState } from './node-state.ts';
 import { cosign, WitnessRefusal } from './witness.ts';
 import { mountAuditRoutes } from '../audit/routes.ts';
@@ -119,7 +119,6 @@ export function summarizeDatasets(deps: Pick<NodeDeps, 'id' | 'institution' | 'e
 export function createNodeApp(deps: NodeDeps): Express {
   const log = deps.log ?? ((line: string) => console.log(`[node ${deps.id}] ${line}`));
   const publicKey = createKeyCache(() => deps.hub.url);
-  const replay = createReplayGuard();
   const revoked = openRevocationList(deps.state.db);
   const consent = openConsentRegistry(deps.state.db, deps.engine);
   const ready = consent.load();
@@ -153,7 +152,6 @@ export function createNodeApp(deps: NodeDeps): Express {
   });
   mountOperation(app, 'computeContribution', hubSignature, async (req, res) => {
     const body = req.body as ComputeRequestBody;
-    replay(body.queryId, body.issuedAt);
     await ready;
     await settled;
     // The node's own check of consent (DESIGN §4 step 5): its token, unrevoked and in scope,

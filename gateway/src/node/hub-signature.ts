@@ -85,21 +85,3 @@ export function verifyHubSignature(deps: HubSignatureDeps): SecurityScheme {
   return { authenticate, verifyBody };
 }
 
-/**
- * A replay guard: remembers query ids until they could no longer pass the freshness check.
- *
- * @example
- * const guard = createReplayGuard(); guard(body.queryId, body.issuedAt);
- */
-export function createReplayGuard(now: () => number = Date.now): (queryId: string, issuedAt: number) => void {
-  const seen = new Map<string, number>();
-  return (queryId, issuedAt) => {
-    const t = now();
-    if (Math.abs(t - issuedAt) > MAX_CLOCK_SKEW_MS) {
-      throw new GatewayError('replayed_request', 'issuedAt is outside the accepted clock skew', { field: 'issuedAt' });
-    }
-    for (const [id, expiry] of seen) if (expiry < t) seen.delete(id);
-    if (seen.has(queryId)) throw new GatewayError('replayed_request', `query ${queryId} was already computed here`, { field: 'queryId' });
-    seen.set(queryId, t + 2 * MAX_CLOCK_SKEW_MS);
-  };
-}

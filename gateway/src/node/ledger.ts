@@ -77,7 +77,9 @@ export function openNodeLedger(db: DatabaseSync): NodeLedger {
   db.exec(`CREATE TABLE IF NOT EXISTS token_charges (
     query_id TEXT NOT NULL, jti TEXT NOT NULL, rho_nano INTEGER NOT NULL, log_size INTEGER NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL,
     PRIMARY KEY (query_id, jti))`);
-  const reserve = db.prepare(`INSERT INTO token_charges (query_id, jti, rho_nano, log_size, state, at) VALUES (?, ?, ?, ?, 'reserved', ?)`);
+  // A refunded charge released nothing, so its query id may be computed again (it is replaced).
+  const reserve = db.prepare(`INSERT OR REPLACE INTO token_charges (query_id, jti, rho_nano, log_size, state, at) VALUES (?, ?, ?, ?, 'reserved', ?)`);
+  const computedBefore = db.prepare(`SELECT 1 FROM token_charges WHERE query_id = ? AND state != 'refunded' LIMIT 1`);
   const setState = db.prepare(`UPDATE token_charges SET state = ? WHERE query_id = ? AND jti = ? AND state = 'reserved'`);
   const reserved = db.prepare(`SELECT query_id, jti, rho_nano, log_size FROM token_charges WHERE state = 'reserved' ORDER BY at`);
   const read = (jti: string): { spent: number; queries: number } => {
@@ -89,6 +91,12 @@ export function openNodeLedger(db: DatabaseSync): NodeLedger {
       const rhoNano = Math.round(rho * NANO);
       const budgetNano = Math.round(budget * NANO);
       return withTransaction(db, () => {
+        // Pairwise masks are derived from the query id (protocol.md §10; Bonawitz et al. 2017 §4
+        // assume fresh masks per round): two contributions under one id would share their masks,
+        // and their difference would be this institution's own, unmasked. Refused for good.
+        if (computedBefore.get(queryId)) {
+          throw new GatewayError('replayed_request', `queryId: this node already computed query ${queryId}`, { field: 'queryId' });
+        }
         const now = read(jti);
         if (now.queries + 1 > quota) {
           throw new GatewayError('quota_exhausted', `tokens: this institution has run all ${quota} queries of the grant (token ${jti})`, { field: 'tokens' });
