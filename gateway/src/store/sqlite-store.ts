@@ -86,8 +86,9 @@ export function openSqliteStore(path: string, log: { origin: string; signingKey:
     accountByHash: db.prepare('SELECT * FROM accounts WHERE key_hash = ?'),
     accountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     countAccounts: db.prepare('SELECT count(*) AS n FROM accounts'),
-    allAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_at, id'),
-    accountsOfRole: db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY created_at, id'),
+    // Oldest first; accounts made in the same millisecond in the order they were logged.
+    allAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_at, log_index'),
+    accountsOfRole: db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY created_at, log_index'),
     insertKey: db.prepare('INSERT INTO he_keys (key_id, account_id, public_key, created_at, log_index) VALUES (?, ?, ?, ?, ?)'),
     keyById: db.prepare('SELECT * FROM he_keys WHERE key_id = ?'),
     // The log index alone: the public key blob (≈ 262 KB) is not needed to log a query.
